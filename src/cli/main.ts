@@ -1,0 +1,30 @@
+#!/usr/bin/env bun
+/**
+ * rmcp-mux: `rmcp-mux --config mux.toml` runs the daemon; subcommands are loaded only when named,
+ * so `--help` and the light commands never pay for what the daemon imports.
+ */
+import { defineCommand, runMain } from "citty";
+import { VERSION } from "../version.ts";
+import { daemonArgs } from "./commands/daemon-args.ts";
+
+const subCommands = {
+  proxy: () => import("./commands/proxy.ts").then((m) => m.default),
+};
+
+const main = defineCommand({
+  meta: { name: "rmcp-mux", version: VERSION, description: "Run MCP servers once, share them with every MCP host over Unix sockets" },
+  args: daemonArgs,
+  subCommands,
+  async run({ args }) {
+    // citty runs the parent's run after a subcommand too: a positional means one already ran.
+    if (args._.length > 0) return;
+    if (!args.config) {
+      process.stderr.write("rmcp-mux: --config PATH is required (see rmcp-mux --help)\n");
+      process.exit(2);
+    }
+    const { runDaemonCommand } = await import("./commands/daemon.ts");
+    process.exitCode = await runDaemonCommand(args);
+  },
+});
+
+await runMain(main);

@@ -1,0 +1,52 @@
+#!/usr/bin/env bun
+/**
+ * rmcp-mux-proxy: the stdio command an MCP host runs. Deliberately free of citty, arktype and
+ * everything else the daemon uses: hosts spawn one per session, so start-up is the cost that matters.
+ */
+import { runProxy } from "./proxy.ts";
+
+const USAGE = `rmcp-mux-proxy — bridge stdio to an rmcp-mux socket
+
+Usage: rmcp-mux-proxy --socket PATH [--retry-ms N] [--drain-ms N]
+
+  --socket PATH   the server's socket from mux.toml (~ is expanded)
+  --retry-ms N    keep trying to connect for N ms (default 5000)
+  --drain-ms N    after stdin ends, wait up to N ms for open requests (default 30000)
+`;
+
+export async function proxyMain(argv: string[]): Promise<number> {
+  const opts: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "-h" || a === "--help") {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const eq = a.indexOf("=");
+    const [key, value] = a.startsWith("--") && eq > 0 ? [a.slice(2, eq), a.slice(eq + 1)] : [a.replace(/^--/, ""), argv[++i]];
+    if (!["socket", "retry-ms", "drain-ms"].includes(key) || value === undefined) {
+      process.stderr.write(`rmcp-mux-proxy: unknown or incomplete option ${a}\n\n${USAGE}`);
+      return 2;
+    }
+    opts[key] = value;
+  }
+  if (!opts.socket) {
+    process.stderr.write(`rmcp-mux-proxy: --socket PATH is required\n\n${USAGE}`);
+    return 2;
+  }
+  const home = process.env.HOME ?? "";
+  const socket = opts.socket.replace(/^~(?=$|\/)/, home);
+  const writer = Bun.stdout.writer();
+  const code = await runProxy({
+    socket,
+    retryMs: Number(opts["retry-ms"] ?? 5000),
+    drainMs: Number(opts["drain-ms"] ?? 30000),
+    stdin: Bun.stdin.stream(),
+    stdout: { write: (s) => writer.write(s), flush: () => writer.flush() },
+    stderr: (l) => process.stderr.write(`${l}\n`),
+  });
+  await writer.flush();
+  return code;
+}
+
+if (import.meta.main) process.exit(await proxyMain(process.argv.slice(2)));

@@ -1,0 +1,160 @@
+/**
+ * stdio ⇄ Unix socket bridge: what an MCP host runs as its "server command".
+ *
+ * It frames both directions so it knows which requests are still open: when stdin ends it waits
+ * for their answers before exiting, and when the daemon goes away it answers them with errors
+ * (never a hang), reconnects within its retry window and replays the host's `initialize`, so the
+ * host's session carries on. Nothing that may have reached a server is ever resent.
+ *
+ * Keep this file's imports light: hosts start a proxy for every session.
+ */
+import type { Socket } from "bun";
+import { LineDecoder } from "../router/framing.ts";
+import { errorLine, INTERNAL_ERROR, NULL_ID } from "../router/jsonrpc.ts";
+import { emptySpans, methodOf, scanTopLevel } from "../router/scan.ts";
+import { Outbox } from "../runtime/outbox.ts";
+
+export interface ProxyOptions {
+  socket: string;
+  /** How long to keep trying to reach the socket, at start and after the daemon went away. */
+  retryMs: number;
+  /** How long to wait for open requests once stdin has ended. */
+  drainMs: number;
+  stdin: ReadableStream<Uint8Array>;
+  stdout: { write(s: string): unknown; flush?(): unknown };
+  stderr: (line: string) => void;
+  maxLineBytes?: number;
+}
+
+const REPLAY_ID = '"rmcp-mux-proxy:replayed-initialize"';
+
+export async function runProxy(o: ProxyOptions): Promise<number> {
+  const spans = emptySpans();
+  /** Raw id text of each host request the daemon has not answered yet. */
+  const open = new Set<string>();
+  let initLine: string | null = null;
+  let stdinDone = false;
+  let socket: Socket<undefined> | null = null;
+  let outbox: Outbox | null = null;
+  let settle!: (code: number) => void;
+  const finished = new Promise<number>((r) => (settle = r));
+
+  const toHost = (line: string) => {
+    o.stdout.write(`${line}\n`);
+  };
+  const flushHost = () => void o.stdout.flush?.();
+
+  const fromDaemon = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
+    onLine(line) {
+      if (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0) {
+        const rawId = line.slice(spans.idStart, spans.idEnd);
+        if (rawId === REPLAY_ID) return; // the answer to our own replayed handshake
+        open.delete(rawId);
+      }
+      toHost(line);
+      if (stdinDone) finishIfDrained();
+    },
+    onOversize: (n) => o.stderr(`rmcp-mux-proxy: dropped a ${n}-byte message from the daemon`),
+  });
+
+  const connect = async (): Promise<boolean> => {
+    const deadline = performance.now() + o.retryMs;
+    let lastError = "";
+    for (let attempt = 0; ; attempt++) {
+      try {
+        socket = await Bun.connect<undefined>({
+          unix: o.socket,
+          socket: {
+            data: (_s, chunk) => {
+              fromDaemon.push(chunk);
+              flushHost();
+            },
+            drain: () => outbox?.drain(),
+            close: () => onDaemonGone(),
+            error: (_s, e) => {
+              lastError = e.message;
+            },
+          },
+        });
+        outbox = new Outbox(socket, 64 * 1024 * 1024, () => socket?.end());
+        return true;
+      } catch (e) {
+        lastError = (e as Error).message;
+      }
+      if (performance.now() >= deadline) {
+        o.stderr(`rmcp-mux-proxy: cannot connect to ${o.socket}: ${lastError} (is the rmcp-mux daemon running?)`);
+        return false;
+      }
+      await Bun.sleep(Math.min(25 * 2 ** attempt, 250)); // retry pacing while the daemon starts, not synchronisation
+    }
+  };
+
+  const finishIfDrained = () => {
+    if (stdinDone && open.size === 0) {
+      flushHost();
+      settle(0);
+    }
+  };
+
+  let reconnecting = false;
+  const onDaemonGone = () => {
+    socket = null;
+    outbox = null;
+    // Requests that may have reached a server are answered, never resent.
+    for (const rawId of open) {
+      toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon connection lost before the answer arrived", "backend_unavailable"));
+    }
+    open.clear();
+    flushHost();
+    if (stdinDone) return settle(0);
+    if (reconnecting) return;
+    reconnecting = true;
+    void connect().then((ok) => {
+      reconnecting = false;
+      if (!ok) return settle(1);
+      o.stderr("rmcp-mux-proxy: reconnected to the daemon");
+      if (initLine !== null) {
+        scanTopLevel(initLine, spans);
+        outbox?.push(initLine.slice(0, spans.idStart) + REPLAY_ID + initLine.slice(spans.idEnd));
+        outbox?.push('{"jsonrpc":"2.0","method":"notifications/initialized"}');
+      }
+    });
+  };
+
+  const fromHost = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
+    onLine(line) {
+      if (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart >= 0) {
+        const rawId = line.slice(spans.idStart, spans.idEnd);
+        if (outbox === null) {
+          toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon is not reachable right now; retry shortly", "backend_unavailable"));
+          return flushHost();
+        }
+        open.add(rawId);
+        if (initLine === null && methodOf(line, spans) === "initialize") initLine = line;
+      }
+      outbox?.push(line);
+    },
+    onOversize: (n) => {
+      toHost(errorLine(NULL_ID, -32600, `Request too large (${n} bytes) for rmcp-mux-proxy`, "too_large"));
+      flushHost();
+    },
+  });
+
+  if (!(await connect())) return 1;
+
+  void (async () => {
+    try {
+      for await (const chunk of o.stdin) fromHost.push(chunk);
+    } catch (e) {
+      o.stderr(`rmcp-mux-proxy: stdin failed: ${(e as Error).message}`);
+    }
+    stdinDone = true;
+    finishIfDrained();
+    if (open.size > 0) setTimeout(() => settle(0), o.drainMs).unref();
+  })();
+
+  const code = await finished;
+  const last = socket as Socket<undefined> | null;
+  last?.end();
+  return code;
+}

@@ -1,0 +1,854 @@
+/**
+ * The routing core: one backend session shared by many client sessions.
+ *
+ * Pure logic — messages in, messages out through `RouterHost`, time from `Clock`. No sockets,
+ * no processes, so every rule of `mcp-mux-routing.md` is unit-testable. The runtime feeds it
+ * client lines, backend lines and backend lifecycle events.
+ *
+ * Hot path (a request and its response): one `JSON.parse` of the client line, one top-level scan
+ * of each line, two map operations each way, and the id spliced into the text. Nothing is
+ * re-serialised unless a token inside `params` must change.
+ */
+import {
+  errorLine,
+  idKey,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  isValidId,
+  METHOD_NOT_FOUND,
+  notificationLine,
+  NULL_ID,
+  PARSE_ERROR,
+  requestLine,
+  resultLine,
+  type JsonId,
+  type MuxErrorReason,
+} from "./jsonrpc.ts";
+import { levelRank, LogLevels } from "./log-levels.ts";
+import { emptySpans, methodOf, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { Subscriptions } from "./subscriptions.ts";
+import { realClock, type BackendState, type Clock, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
+
+const enum Phase {
+  New,
+  Initializing,
+  Ready,
+}
+
+const enum Kind {
+  Client,
+  Init,
+  Internal,
+  Ping,
+}
+
+interface Caps {
+  roots: boolean;
+  sampling: boolean;
+  elicitation: boolean;
+}
+
+interface Queued {
+  msg: Record<string, unknown>;
+  line: string;
+  deadline: number;
+}
+
+interface Client {
+  readonly id: number;
+  active: boolean;
+  waitDeadline: number;
+  waitLines: string[];
+  phase: Phase;
+  initRawId: string;
+  initDeadline: number;
+  caps: Caps;
+  /** idKey(client id) → backend id, for cancellation and disconnect. */
+  readonly inflight: Map<string, number>;
+  queue: Queued[];
+  readonly subs: Set<string>;
+}
+
+interface Pending {
+  kind: Kind;
+  cid: number;
+  rawId: string;
+  key: string;
+  deadline: number;
+  /** Mux progress token to release when the request ends; 0 when none. */
+  token: number;
+  onDone?: (ok: boolean, line: string) => void;
+}
+
+/** A backend→client request in flight: `muxId` is what the client saw. */
+interface ServerRequest {
+  cid: number;
+  backendRawId: string;
+  backendKey: string;
+  merge?: RootsMerge;
+}
+
+interface RootsMerge {
+  backendRawId: string;
+  waiting: Set<number>;
+  roots: Map<string, unknown>;
+}
+
+const WAIT_LINES_MAX = 1024;
+
+export class Router {
+  private state: BackendState = "idle";
+  private failure = "";
+  private readonly clients = new Map<number, Client>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly progress = new Map<number, { cid: number; token: unknown; bid: number }>();
+  private readonly serverRequests = new Map<number, ServerRequest>();
+  private readonly serverRequestByBackend = new Map<string, number>();
+  private readonly subscriptions = new Subscriptions();
+  private readonly levels = new LogLevels();
+  private readonly spans: Spans = emptySpans();
+  private readonly clock: Clock;
+  private initParams: Record<string, unknown> | null = null;
+  private initResult: string | null = null;
+  private serverCaps: Record<string, unknown> = {};
+  private nextBackendId = 1;
+  private nextToken = 1;
+  private nextServerRequestId = 1;
+  private activeCount = 0;
+  private timer: unknown = null;
+  private handshakes = 0;
+  private readonly counters = { served: 0, timeouts: 0, cancelled: 0 };
+
+  constructor(
+    private readonly host: RouterHost,
+    private readonly opts: RouterOptions,
+  ) {
+    this.clock = opts.clock ?? realClock;
+  }
+
+  // ───────────────────────────── clients ─────────────────────────────
+
+  clientConnected(cid: number): void {
+    const now = this.clock.now();
+    const active = this.activeCount < this.opts.maxActiveClients;
+    if (active) this.activeCount++;
+    this.clients.set(cid, {
+      id: cid,
+      active,
+      waitDeadline: active ? 0 : now + this.opts.requestTimeoutMs,
+      waitLines: [],
+      phase: Phase.New,
+      initRawId: NULL_ID,
+      initDeadline: 0,
+      caps: { roots: false, sampling: false, elicitation: false },
+      inflight: new Map(),
+      queue: [],
+      subs: new Set(),
+    });
+    if (!active) {
+      this.host.log("info", `client ${cid} waits for a slot (max_active_clients=${this.opts.maxActiveClients})`);
+      this.arm();
+    }
+  }
+
+  clientLine(cid: number, line: string): void {
+    const c = this.clients.get(cid);
+    if (c === undefined) return;
+    if (!c.active) {
+      if (c.waitLines.length >= WAIT_LINES_MAX) {
+        this.host.closeClient(cid, `sent more than ${WAIT_LINES_MAX} messages while waiting for a client slot`);
+        return;
+      }
+      c.waitLines.push(line);
+      return;
+    }
+    if (this.state === "idle") this.host.wantBackend();
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch (e) {
+      this.host.toClient(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
+      return;
+    }
+    if (Array.isArray(msg)) {
+      this.host.toClient(
+        cid,
+        errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not supported", "batch_not_supported"),
+      );
+      return;
+    }
+    if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
+    this.dispatch(c, msg as Record<string, unknown>, line);
+  }
+
+  /** A line over `max_request_bytes`: answered here, the connection stays usable. */
+  clientOversize(cid: number, bytes: number, limit: number): void {
+    this.host.log("warn", `client ${cid} sent a ${bytes}-byte line; max_request_bytes is ${limit}`);
+    this.host.toClient(
+      cid,
+      errorLine(NULL_ID, INVALID_REQUEST, `Request too large: over max_request_bytes (${limit} bytes)`, "too_large", {
+        limit,
+      }),
+    );
+  }
+
+  clientClosed(cid: number): void {
+    const c = this.clients.get(cid);
+    if (c === undefined) return;
+    this.clients.delete(cid);
+    const canTell = this.state === "ready";
+    for (const bid of c.inflight.values()) {
+      const p = this.pending.get(bid);
+      if (p === undefined) continue;
+      this.pending.delete(bid);
+      if (p.token !== 0) this.progress.delete(p.token);
+      if (canTell) this.cancelAtBackend(bid, "client disconnected");
+    }
+    for (const uri of this.subscriptions.removeClient(cid)) {
+      if (canTell) this.internal("resources/unsubscribe", { uri });
+    }
+    this.levels.remove(cid);
+    for (const [muxId, sr] of this.serverRequests) {
+      if (sr.cid !== cid) continue;
+      this.serverRequests.delete(muxId);
+      if (sr.merge) this.mergeDone(sr.merge, muxId);
+      else this.failServerRequest(sr, "the client it was sent to disconnected", "client_disconnected");
+    }
+    if (c.active) {
+      this.activeCount--;
+      this.promoteWaiting();
+    }
+  }
+
+  private promoteWaiting(): void {
+    for (const c of this.clients.values()) {
+      if (this.activeCount >= this.opts.maxActiveClients) return;
+      if (c.active) continue;
+      c.active = true;
+      this.activeCount++;
+      this.host.log("info", `client ${c.id} got a slot`);
+      const lines = c.waitLines;
+      c.waitLines = [];
+      for (const l of lines) this.clientLine(c.id, l);
+    }
+  }
+
+  private dispatch(c: Client, msg: Record<string, unknown>, line: string): void {
+    const method = msg.method;
+    const hasId = "id" in msg;
+    if (msg.jsonrpc !== "2.0") {
+      return this.invalid(c.id, hasId && isValidId(msg.id) ? JSON.stringify(msg.id) : NULL_ID, 'jsonrpc must be "2.0"');
+    }
+    if (typeof method === "string") {
+      if (!hasId) return this.clientNotification(c, method, msg, line);
+      if (!isValidId(msg.id)) return this.invalid(c.id, NULL_ID, "id must be a string or a number");
+      return this.clientRequest(c, method, msg, line, this.clock.now() + this.opts.requestTimeoutMs);
+    }
+    if (method === undefined && hasId && ("result" in msg || "error" in msg)) {
+      return this.clientResponse(c, msg, line);
+    }
+    return this.invalid(c.id, hasId && isValidId(msg.id) ? JSON.stringify(msg.id) : NULL_ID, "not a request, notification or response");
+  }
+
+  private invalid(cid: number, rawId: string, why: string): void {
+    this.host.toClient(cid, errorLine(rawId, INVALID_REQUEST, `Invalid Request: ${why}`, "invalid_request"));
+  }
+
+  private rawIdOf(line: string): string {
+    scanTopLevel(line, this.spans);
+    return line.slice(this.spans.idStart, this.spans.idEnd);
+  }
+
+  private clientRequest(c: Client, method: string, msg: Record<string, unknown>, line: string, deadline: number): void {
+    switch (method) {
+      case "initialize":
+        return this.clientInitialize(c, msg, line);
+      case "ping":
+        return this.host.toClient(c.id, resultLine(this.rawIdOf(line), "{}"));
+    }
+    if (this.state === "failed" || this.state === "stopped") {
+      return this.host.toClient(c.id, this.unavailable(this.rawIdOf(line)));
+    }
+    if (this.state !== "ready" || c.phase === Phase.Initializing) {
+      if (c.queue.length === 0) this.arm();
+      c.queue.push({ msg, line, deadline });
+      return;
+    }
+    switch (method) {
+      case "logging/setLevel":
+        return this.setLevel(c, msg, line);
+      case "resources/subscribe":
+      case "resources/unsubscribe":
+        return this.subscription(c, method, msg, line, deadline);
+    }
+    this.forward(c, msg, line, deadline);
+  }
+
+  private forward(c: Client, msg: Record<string, unknown>, line: string, deadline: number): void {
+    const bid = this.nextBackendId++;
+    const s = this.spans;
+    scanTopLevel(line, s);
+    const rawId = line.slice(s.idStart, s.idEnd);
+    let token = 0;
+    let out: string;
+    const params = msg.params as { _meta?: { progressToken?: unknown } } | undefined;
+    const meta = params?._meta;
+    if (meta !== undefined && meta !== null && meta.progressToken !== undefined) {
+      // Clients often reuse their request id as the token, so tokens collide across clients.
+      token = this.nextToken++;
+      this.progress.set(token, { cid: c.id, token: meta.progressToken, bid });
+      meta.progressToken = token;
+      msg.id = bid;
+      out = JSON.stringify(msg);
+    } else {
+      out = splice(line, s.idStart, s.idEnd, String(bid));
+    }
+    const key = idKey(msg.id === bid ? (JSON.parse(rawId) as JsonId) : (msg.id as JsonId));
+    if (this.pending.size === 0) this.arm();
+    this.pending.set(bid, { kind: Kind.Client, cid: c.id, rawId, key, deadline, token });
+    c.inflight.set(key, bid);
+    this.host.toBackend(out);
+  }
+
+  private clientNotification(c: Client, method: string, msg: Record<string, unknown>, line: string): void {
+    switch (method) {
+      case "notifications/initialized":
+        return; // the mux sent its own, once, when the backend answered initialize
+      case "notifications/cancelled":
+        return this.clientCancelled(c, msg);
+    }
+    if (this.state === "ready") this.host.toBackend(line);
+  }
+
+  private clientCancelled(c: Client, msg: Record<string, unknown>): void {
+    const params = msg.params as { requestId?: unknown; reason?: unknown } | undefined;
+    const rid = params?.requestId;
+    if (!isValidId(rid)) return;
+    const key = idKey(rid);
+    const bid = c.inflight.get(key);
+    if (bid === undefined) {
+      // Still queued here: it never reached the backend, so drop it quietly.
+      c.queue = c.queue.filter((q) => !(isValidId(q.msg.id) && idKey(q.msg.id) === key));
+      return;
+    }
+    c.inflight.delete(key);
+    const p = this.pending.get(bid);
+    if (p === undefined) return;
+    this.pending.delete(bid);
+    if (p.token !== 0) this.progress.delete(p.token);
+    this.counters.cancelled++;
+    if (this.state === "ready") this.cancelAtBackend(bid, typeof params?.reason === "string" ? params.reason : undefined);
+  }
+
+  private cancelAtBackend(bid: number, reason?: string): void {
+    this.host.toBackend(
+      notificationLine("notifications/cancelled", reason === undefined ? { requestId: bid } : { requestId: bid, reason }),
+    );
+  }
+
+  // ───────────────────────────── handshake ─────────────────────────────
+
+  private clientInitialize(c: Client, msg: Record<string, unknown>, line: string): void {
+    const params = (msg.params ?? {}) as Record<string, unknown>;
+    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
+    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    c.initRawId = this.rawIdOf(line);
+    c.phase = Phase.Initializing;
+    if (this.initResult !== null) return this.completeInitialize(c);
+    if (this.state === "failed" || this.state === "stopped") {
+      c.phase = Phase.New;
+      return this.host.toClient(c.id, this.unavailable(c.initRawId));
+    }
+    c.initDeadline = this.clock.now() + this.opts.requestTimeoutMs;
+    this.arm();
+    if (this.initParams === null) {
+      this.initParams = {
+        ...params,
+        // The backend sees one client: the mux, able to route all of these to the clients that declare them.
+        capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
+        clientInfo: this.opts.clientInfo ?? { name: "rmcp-mux", version: "0" },
+      };
+      if (this.state === "starting") this.sendInitialize();
+    }
+  }
+
+  private completeInitialize(c: Client): void {
+    // The backend's protocol version is answered even to a client that asked for another: the spec
+    // lets a server answer a version it supports, and the client decides whether to go on.
+    this.host.toClient(c.id, resultLine(c.initRawId, this.initResult as string));
+    c.phase = Phase.Ready;
+    if (this.state === "ready") this.flushQueue(c);
+  }
+
+  private sendInitialize(): void {
+    const bid = this.nextBackendId++;
+    this.state = "handshaking";
+    if (this.pending.size === 0) this.arm();
+    this.pending.set(bid, {
+      kind: Kind.Init,
+      cid: -1,
+      rawId: NULL_ID,
+      key: "",
+      deadline: this.clock.now() + this.opts.requestTimeoutMs,
+      token: 0,
+    });
+    this.host.toBackend(requestLine(bid, "initialize", this.initParams));
+  }
+
+  private backendInitialized(line: string, s: Spans): void {
+    if (s.resultStart < 0) {
+      // The backend refused the handshake: pass its error on, and let the next initialize try again.
+      const error = s.errorStart >= 0 ? line.slice(s.errorStart, s.errorEnd) : '{"code":-32603,"message":"initialize failed"}';
+      this.host.log("error", `backend refused initialize: ${error}`);
+      for (const c of this.clients.values()) {
+        if (c.phase !== Phase.Initializing) continue;
+        c.phase = Phase.New;
+        this.host.toClient(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
+      }
+      this.initParams = null;
+      this.state = "starting";
+      return;
+    }
+    const replay = this.initResult !== null;
+    this.initResult = line.slice(s.resultStart, s.resultEnd);
+    try {
+      this.serverCaps = ((JSON.parse(this.initResult) as { capabilities?: Record<string, unknown> }).capabilities ?? {});
+    } catch {
+      this.serverCaps = {};
+    }
+    this.state = "ready";
+    this.handshakes++;
+    this.host.toBackend(notificationLine("notifications/initialized"));
+    this.host.log("info", replay ? "backend handshake replayed after restart" : "backend initialized");
+    // What the previous process was told must be told to this one too.
+    this.levels.backendReset();
+    this.pushLevel();
+    for (const uri of this.subscriptions.uris()) this.internal("resources/subscribe", { uri });
+    for (const c of this.clients.values()) {
+      if (!c.active) continue;
+      if (c.phase === Phase.Initializing) this.completeInitialize(c);
+      else this.flushQueue(c);
+      if (replay && c.phase === Phase.Ready) this.announceListsChanged(c.id);
+    }
+  }
+
+  /** After a restart the new process may offer other tools, prompts or resources. */
+  private announceListsChanged(cid: number): void {
+    for (const kind of ["tools", "prompts", "resources"]) {
+      if (this.serverCaps[kind] != null) this.host.toClient(cid, notificationLine(`notifications/${kind}/list_changed`));
+    }
+  }
+
+  private flushQueue(c: Client): void {
+    if (c.queue.length === 0) return;
+    const q = c.queue;
+    c.queue = [];
+    for (const item of q) this.clientRequest(c, item.msg.method as string, item.msg, item.line, item.deadline);
+  }
+
+  // ───────────────────────────── backend ─────────────────────────────
+
+  /** A backend process is up. The handshake is replayed at once when a client already did it. */
+  backendStarted(): void {
+    this.state = "starting";
+    this.failure = "";
+    if (this.initParams !== null) this.sendInitialize();
+  }
+
+  /**
+   * The backend process is gone. Every request it held is answered with an error now; requests that
+   * never reached it stay queued for the next process (resending those cannot repeat a side effect).
+   */
+  backendExited(reason: string, willRestart: boolean): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    this.progress.clear();
+    for (const p of pending) {
+      if (p.kind !== Kind.Client) continue;
+      const c = this.clients.get(p.cid);
+      if (c === undefined) continue;
+      c.inflight.delete(p.key);
+      this.host.toClient(
+        p.cid,
+        errorLine(p.rawId, INTERNAL_ERROR, `Backend exited before answering (${reason})`, "backend_exited"),
+      );
+    }
+    for (const [muxId, sr] of this.serverRequests) {
+      // The process that asked is gone; tell the client to stop working on it.
+      this.host.toClient(sr.cid, notificationLine("notifications/cancelled", { requestId: muxId, reason: "backend exited" }));
+    }
+    this.serverRequests.clear();
+    this.serverRequestByBackend.clear();
+    this.state = willRestart ? "down" : "failed";
+    if (!willRestart) this.failAll(reason, "backend_failed");
+  }
+
+  /** An operator stopped the server: like a final exit, but with its own wording. */
+  backendStopped(): void {
+    this.state = "stopped";
+    this.failAll("stopped by an operator", "backend_unavailable");
+  }
+
+  get backendState(): BackendState {
+    return this.state;
+  }
+
+  private failAll(reason: string, why: MuxErrorReason): void {
+    this.failure = reason;
+    for (const c of this.clients.values()) {
+      if (c.phase === Phase.Initializing && this.initResult === null) {
+        c.phase = Phase.New;
+        this.host.toClient(c.id, this.unavailable(c.initRawId, why));
+      }
+      const q = c.queue;
+      c.queue = [];
+      for (const item of q) this.host.toClient(c.id, this.unavailable(JSON.stringify(item.msg.id), why));
+    }
+  }
+
+  private unavailable(rawId: string, why: MuxErrorReason = "backend_unavailable"): string {
+    const detail = this.failure ? `: ${this.failure}` : "";
+    return errorLine(rawId, INTERNAL_ERROR, `Backend unavailable (${this.state}${detail})`, why);
+  }
+
+  backendLine(line: string): void {
+    const s = this.spans;
+    if (!scanTopLevel(line, s)) {
+      this.host.log("warn", `backend wrote a line that is not a JSON-RPC message, skipped: ${line.slice(0, 200)}`);
+      return;
+    }
+    if (s.methodStart >= 0) {
+      const method = methodOf(line, s);
+      if (method === undefined) return this.host.log("warn", "backend message with a non-string method, skipped");
+      if (s.idStart >= 0) return this.serverRequest(method, line, s);
+      return this.serverNotification(method, line);
+    }
+    if (s.idStart < 0) return this.host.log("warn", `backend message without id or method, skipped: ${line.slice(0, 200)}`);
+    const bid = Number(line.slice(s.idStart, s.idEnd));
+    const p = this.pending.get(bid);
+    if (p === undefined) {
+      // Late (timed out or cancelled) or never ours.
+      this.host.log("debug", `backend answered unknown id ${line.slice(s.idStart, s.idEnd)}, dropped`);
+      return;
+    }
+    this.pending.delete(bid);
+    switch (p.kind) {
+      case Kind.Client: {
+        const c = this.clients.get(p.cid);
+        if (c === undefined) return;
+        c.inflight.delete(p.key);
+        if (p.token !== 0) this.progress.delete(p.token);
+        this.counters.served++;
+        this.host.toClient(p.cid, splice(line, s.idStart, s.idEnd, p.rawId));
+        return;
+      }
+      case Kind.Init:
+        return this.backendInitialized(line, s);
+      case Kind.Internal:
+        if (s.errorStart >= 0) this.host.log("warn", `backend refused a mux request: ${line.slice(s.errorStart, s.errorEnd)}`);
+        return;
+      case Kind.Ping:
+        p.onDone?.(s.errorStart < 0, line);
+        return;
+    }
+  }
+
+  /** A mux-owned request (its answer is not for any client). */
+  private internal(method: string, params: unknown, kind: Kind = Kind.Internal, onDone?: Pending["onDone"]): number {
+    const bid = this.nextBackendId++;
+    if (this.pending.size === 0) this.arm();
+    this.pending.set(bid, {
+      kind,
+      cid: -1,
+      rawId: NULL_ID,
+      key: "",
+      deadline: this.clock.now() + this.opts.requestTimeoutMs,
+      token: 0,
+      onDone,
+    });
+    this.host.toBackend(requestLine(bid, method, params));
+    return bid;
+  }
+
+  /**
+   * A liveness probe with a mux-owned id: ids come from the same counter as client requests, so no
+   * client can collide with it. `done` gets false on an error answer, a timeout or a backend exit.
+   */
+  pingBackend(timeoutMs: number, done: (ok: boolean) => void): boolean {
+    if (this.state !== "ready") return false;
+    const bid = this.internal("ping", undefined, Kind.Ping, (ok) => done(ok));
+    const p = this.pending.get(bid);
+    if (p) p.deadline = this.clock.now() + timeoutMs;
+    return true;
+  }
+
+  // ─────────────────────── per-client state the backend shares ───────────────────────
+
+  private setLevel(c: Client, msg: Record<string, unknown>, line: string): void {
+    const rank = levelRank((msg.params as { level?: unknown } | undefined)?.level);
+    const rawId = this.rawIdOf(line);
+    if (rank < 0) {
+      return this.host.toClient(c.id, errorLine(rawId, INVALID_PARAMS, "Invalid params: unknown logging level", "invalid_request"));
+    }
+    this.levels.set(c.id, rank);
+    this.pushLevel();
+    this.host.toClient(c.id, resultLine(rawId, "{}"));
+  }
+
+  private pushLevel(): void {
+    const level = this.levels.wanted();
+    if (level !== undefined && this.state === "ready") this.internal("logging/setLevel", { level });
+  }
+
+  private subscription(c: Client, method: string, msg: Record<string, unknown>, line: string, deadline: number): void {
+    const uri = (msg.params as { uri?: unknown } | undefined)?.uri;
+    if (typeof uri !== "string") return this.forward(c, msg, line, deadline); // let the backend say what is wrong
+    const mustForward =
+      method === "resources/subscribe" ? this.subscriptions.add(uri, c.id) : this.subscriptions.remove(uri, c.id);
+    if (method === "resources/subscribe") c.subs.add(uri);
+    else c.subs.delete(uri);
+    if (mustForward) return this.forward(c, msg, line, deadline);
+    this.host.toClient(c.id, resultLine(this.rawIdOf(line), "{}"));
+  }
+
+  // ─────────────────────── backend → client traffic ───────────────────────
+
+  private serverNotification(method: string, line: string): void {
+    switch (method) {
+      case "notifications/progress": {
+        const msg = JSON.parse(line) as { params?: { progressToken?: unknown } };
+        const tok = msg.params?.progressToken;
+        const entry = typeof tok === "number" ? this.progress.get(tok) : undefined;
+        if (entry === undefined || msg.params === undefined) return;
+        msg.params.progressToken = entry.token;
+        return this.host.toClient(entry.cid, JSON.stringify(msg));
+      }
+      case "notifications/cancelled": {
+        const msg = JSON.parse(line) as { params?: { requestId?: unknown; reason?: unknown } };
+        const rid = msg.params?.requestId;
+        if (!isValidId(rid)) return;
+        const muxId = this.serverRequestByBackend.get(idKey(rid));
+        if (muxId === undefined) return;
+        const sr = this.serverRequests.get(muxId);
+        this.serverRequests.delete(muxId);
+        this.serverRequestByBackend.delete(idKey(rid));
+        if (sr === undefined) return;
+        const params = msg.params?.reason === undefined ? { requestId: muxId } : { requestId: muxId, reason: msg.params.reason };
+        return this.host.toClient(sr.cid, notificationLine("notifications/cancelled", params));
+      }
+      case "notifications/message": {
+        const rank = levelRank((JSON.parse(line) as { params?: { level?: unknown } }).params?.level);
+        for (const c of this.clients.values()) {
+          if (c.phase === Phase.Ready && this.levels.admits(c.id, rank)) this.host.toClient(c.id, line);
+        }
+        return;
+      }
+      case "notifications/resources/updated": {
+        const uri = (JSON.parse(line) as { params?: { uri?: unknown } }).params?.uri;
+        const subs = typeof uri === "string" ? this.subscriptions.subscribers(uri) : undefined;
+        if (subs !== undefined) for (const cid of subs) this.host.toClient(cid, line);
+        return;
+      }
+    }
+    // list_changed and anything we do not know: every client that finished its handshake.
+    for (const c of this.clients.values()) if (c.phase === Phase.Ready) this.host.toClient(c.id, line);
+  }
+
+  private serverRequest(method: string, line: string, s: Spans): void {
+    const backendRawId = line.slice(s.idStart, s.idEnd);
+    if (method === "ping") return this.host.toBackend(resultLine(backendRawId, "{}"));
+    const cap: keyof Caps | undefined =
+      method === "roots/list" ? "roots" : method.startsWith("sampling/") ? "sampling" : method.startsWith("elicitation/") ? "elicitation" : undefined;
+    if (cap === undefined) {
+      return this.host.toBackend(
+        errorLine(backendRawId, METHOD_NOT_FOUND, `Method not found: the mux cannot route ${method} to a client`, "no_client_for_request"),
+      );
+    }
+    const candidates = [...this.clients.values()].filter((c) => c.phase === Phase.Ready && c.caps[cap]);
+    const busy = candidates.filter((c) => c.inflight.size > 0);
+    // Prefer the clients with calls in flight: the request most likely serves one of those calls.
+    const pick = busy.length > 0 ? busy : candidates;
+    if (pick.length === 1) {
+      this.sendServerRequest(pick[0] as Client, line, s, backendRawId);
+      return;
+    }
+    if (cap === "roots") {
+      if (pick.length === 0) return this.host.toBackend(resultLine(backendRawId, '{"roots":[]}'));
+      // Several clients could own the roots: ask each and answer with the union.
+      const merge: RootsMerge = { backendRawId, waiting: new Set(), roots: new Map() };
+      for (const c of pick) merge.waiting.add(this.sendServerRequest(c, line, s, backendRawId, merge));
+      return;
+    }
+    const why =
+      pick.length === 0
+        ? `no connected client declared the ${cap} capability`
+        : `${pick.length} clients could take it and the mux will not guess which`;
+    this.host.toBackend(
+      errorLine(backendRawId, INTERNAL_ERROR, `Cannot route ${method}: ${why}`, pick.length === 0 ? "no_client_for_request" : "ambiguous_client"),
+    );
+  }
+
+  private sendServerRequest(c: Client, line: string, s: Spans, backendRawId: string, merge?: RootsMerge): number {
+    const muxId = this.nextServerRequestId++;
+    const backendKey = idKey(JSON.parse(backendRawId) as JsonId);
+    this.serverRequests.set(muxId, { cid: c.id, backendRawId, backendKey, merge });
+    if (merge === undefined) this.serverRequestByBackend.set(backendKey, muxId);
+    this.host.toClient(c.id, splice(line, s.idStart, s.idEnd, String(muxId)));
+    return muxId;
+  }
+
+  private clientResponse(c: Client, msg: Record<string, unknown>, line: string): void {
+    const muxId = msg.id;
+    const sr = typeof muxId === "number" ? this.serverRequests.get(muxId) : undefined;
+    if (sr === undefined || sr.cid !== c.id) {
+      this.host.log("debug", `client ${c.id} answered a request it was never sent (id ${JSON.stringify(muxId)}), dropped`);
+      return;
+    }
+    this.serverRequests.delete(muxId as number);
+    if (sr.merge !== undefined) {
+      const roots = (msg.result as { roots?: unknown } | undefined)?.roots;
+      if (Array.isArray(roots)) {
+        for (const r of roots) {
+          const uri = (r as { uri?: unknown } | null)?.uri;
+          if (typeof uri === "string" && !sr.merge.roots.has(uri)) sr.merge.roots.set(uri, r);
+        }
+      }
+      return this.mergeDone(sr.merge, muxId as number);
+    }
+    this.serverRequestByBackend.delete(sr.backendKey);
+    if (this.state !== "ready") return;
+    scanTopLevel(line, this.spans);
+    this.host.toBackend(splice(line, this.spans.idStart, this.spans.idEnd, sr.backendRawId));
+  }
+
+  private mergeDone(merge: RootsMerge, muxId: number): void {
+    merge.waiting.delete(muxId);
+    if (merge.waiting.size > 0 || this.state !== "ready") return;
+    this.host.toBackend(resultLine(merge.backendRawId, JSON.stringify({ roots: [...merge.roots.values()] })));
+  }
+
+  private failServerRequest(sr: ServerRequest, why: string, reason: MuxErrorReason): void {
+    this.serverRequestByBackend.delete(sr.backendKey);
+    if (this.state === "ready") this.host.toBackend(errorLine(sr.backendRawId, INTERNAL_ERROR, `Request failed: ${why}`, reason));
+  }
+
+  // ───────────────────────────── time ─────────────────────────────
+
+  private arm(): void {
+    if (this.timer !== null) return;
+    this.timer = this.clock.setTimer(this.opts.requestTimeoutMs, () => this.onTimer());
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    const next = this.sweep(this.clock.now());
+    if (next !== Infinity) this.timer = this.clock.setTimer(Math.max(1, next - this.clock.now()), () => this.onTimer());
+  }
+
+  /** Expires whatever is due; returns the next deadline (Infinity when nothing waits). */
+  sweep(now: number): number {
+    let next = Infinity;
+    for (const [bid, p] of this.pending) {
+      if (p.deadline > now) {
+        next = Math.min(next, p.deadline);
+        continue;
+      }
+      this.pending.delete(bid);
+      this.expire(bid, p);
+    }
+    for (const c of [...this.clients.values()]) {
+      if (!c.active) {
+        if (c.waitDeadline <= now) this.expireWaiting(c);
+        else next = Math.min(next, c.waitDeadline);
+        continue;
+      }
+      if (c.phase === Phase.Initializing && this.initResult === null) {
+        if (c.initDeadline <= now) {
+          c.phase = Phase.New;
+          this.host.toClient(c.id, this.timeoutError(c.initRawId));
+        } else next = Math.min(next, c.initDeadline);
+      }
+      while (c.queue.length > 0 && (c.queue[0] as Queued).deadline <= now) {
+        const q = c.queue.shift() as Queued;
+        this.counters.timeouts++;
+        this.host.toClient(c.id, this.timeoutError(JSON.stringify(q.msg.id)));
+      }
+      if (c.queue.length > 0) next = Math.min(next, (c.queue[0] as Queued).deadline);
+    }
+    return next;
+  }
+
+  private timeoutError(rawId: string): string {
+    return errorLine(rawId, INTERNAL_ERROR, `Request timed out after ${this.opts.requestTimeoutMs} ms (request_timeout_ms)`, "timeout", {
+      timeoutMs: this.opts.requestTimeoutMs,
+    });
+  }
+
+  private expire(bid: number, p: Pending): void {
+    switch (p.kind) {
+      case Kind.Client: {
+        this.counters.timeouts++;
+        this.clients.get(p.cid)?.inflight.delete(p.key);
+        if (p.token !== 0) this.progress.delete(p.token);
+        this.host.toClient(p.cid, this.timeoutError(p.rawId));
+        if (this.state === "ready") this.cancelAtBackend(bid, "request timed out in rmcp-mux");
+        return;
+      }
+      case Kind.Init:
+        this.host.log("error", `backend did not answer initialize within ${this.opts.requestTimeoutMs} ms`);
+        return this.host.restartBackend("initialize timed out");
+      case Kind.Ping:
+        return p.onDone?.(false, "");
+      case Kind.Internal:
+        return;
+    }
+  }
+
+  private expireWaiting(c: Client): void {
+    const message = `No client slot freed within ${this.opts.requestTimeoutMs} ms: the server allows ${this.opts.maxActiveClients} active clients (max_active_clients)`;
+    let answered = false;
+    for (const l of c.waitLines) {
+      try {
+        const m = JSON.parse(l) as { id?: unknown; method?: unknown };
+        if (typeof m.method === "string" && isValidId(m.id)) {
+          this.host.toClient(c.id, errorLine(this.rawIdOf(l), INTERNAL_ERROR, message, "client_limit"));
+          answered = true;
+        }
+      } catch {
+        // a waiting client's garbage is dropped with the connection
+      }
+    }
+    if (!answered) this.host.toClient(c.id, errorLine(NULL_ID, INTERNAL_ERROR, message, "client_limit"));
+    c.waitLines = [];
+    this.host.closeClient(c.id, "no client slot freed in time");
+    this.clientClosed(c.id);
+  }
+
+  /** Ends every timer: the router is being discarded. */
+  dispose(): void {
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  stats(): RouterStats {
+    let queued = 0;
+    for (const c of this.clients.values()) queued += c.queue.length + c.waitLines.length;
+    return {
+      connected: this.clients.size,
+      active: this.activeCount,
+      waiting: this.clients.size - this.activeCount,
+      pending: this.pending.size,
+      queued,
+      served: this.counters.served,
+      timeouts: this.counters.timeouts,
+      cancelled: this.counters.cancelled,
+      subscriptions: this.subscriptions.size,
+    };
+  }
+
+  /** How many backend handshakes completed (1 after the first start; +1 per restart). */
+  get handshakeCount(): number {
+    return this.handshakes;
+  }
+}

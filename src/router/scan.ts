@@ -1,0 +1,148 @@
+/**
+ * A top-level scanner for one JSON-RPC message.
+ *
+ * The router rewrites ids by splicing text, not by `JSON.stringify` of the whole message:
+ * a `tools/call` result can carry megabytes of base64 that we have no reason to re-encode.
+ * This finds where the top-level `id`, `method`, `result` and `error` values sit, skipping
+ * nested values by jumping from one structural character to the next. It does not validate
+ * the JSON (the client side is validated by `JSON.parse`; the backend is trusted to write
+ * JSON and anything that does not even look like an object is rejected here).
+ */
+export interface Spans {
+  idStart: number;
+  idEnd: number;
+  methodStart: number;
+  methodEnd: number;
+  resultStart: number;
+  resultEnd: number;
+  errorStart: number;
+  errorEnd: number;
+  hasParams: boolean;
+}
+
+export function emptySpans(): Spans {
+  return {
+    idStart: -1,
+    idEnd: -1,
+    methodStart: -1,
+    methodEnd: -1,
+    resultStart: -1,
+    resultEnd: -1,
+    errorStart: -1,
+    errorEnd: -1,
+    hasParams: false,
+  };
+}
+
+const STRUCTURAL = /["{}[\]]/g;
+
+function skipWs(s: string, i: number): number {
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+    else return i;
+  }
+}
+
+/** `i` at an opening quote; returns the index just past the closing quote, or -1. */
+export function stringEnd(s: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = s.indexOf('"', j);
+    if (q === -1) return -1;
+    let bs = 0;
+    for (let k = q - 1; s.charCodeAt(k) === 92; k--) bs++;
+    if ((bs & 1) === 0) return q + 1;
+    j = q + 1;
+  }
+}
+
+/** Index just past the value starting at `i`, or -1 when the text ends first. */
+function valueEnd(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c === 34) return stringEnd(s, i);
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    let j = i;
+    for (;;) {
+      STRUCTURAL.lastIndex = j;
+      const m = STRUCTURAL.exec(s);
+      if (m === null) return -1;
+      const k = m.index;
+      const ch = s.charCodeAt(k);
+      if (ch === 34) {
+        j = stringEnd(s, k);
+        if (j === -1) return -1;
+        continue;
+      }
+      if (ch === 123 || ch === 91) depth++;
+      else if (--depth === 0) return k + 1;
+      j = k + 1;
+    }
+  }
+  // number, true, false, null
+  let j = i;
+  for (;;) {
+    const d = s.charCodeAt(j);
+    if (d !== d /* NaN: end */ || d === 44 || d === 125 || d === 93 || d === 32 || d === 10 || d === 13 || d === 9) {
+      return j > i ? j : -1;
+    }
+    j++;
+  }
+}
+
+/** Fills `out` and returns true when `s` is a JSON object whose top-level keys could be walked. */
+export function scanTopLevel(s: string, out: Spans): boolean {
+  out.idStart = out.idEnd = out.methodStart = out.methodEnd = -1;
+  out.resultStart = out.resultEnd = out.errorStart = out.errorEnd = -1;
+  out.hasParams = false;
+  let i = skipWs(s, 0);
+  if (s.charCodeAt(i) !== 123) return false;
+  i = skipWs(s, i + 1);
+  if (s.charCodeAt(i) === 125) return true;
+  for (;;) {
+    if (s.charCodeAt(i) !== 34) return false;
+    const keyEnd = stringEnd(s, i);
+    if (keyEnd === -1) return false;
+    const keyLen = keyEnd - i - 2;
+    const k1 = s.charCodeAt(i + 1);
+    i = skipWs(s, keyEnd);
+    if (s.charCodeAt(i) !== 58) return false;
+    i = skipWs(s, i + 1);
+    const vEnd = valueEnd(s, i);
+    if (vEnd === -1) return false;
+    // Compare keys by length and first letter before slicing: the common case allocates nothing.
+    if (keyLen === 2 && k1 === 105 && s.startsWith('"id"', keyEnd - 4)) {
+      out.idStart = i;
+      out.idEnd = vEnd;
+    } else if (keyLen === 6 && k1 === 109 && s.startsWith('"method"', keyEnd - 8)) {
+      out.methodStart = i;
+      out.methodEnd = vEnd;
+    } else if (keyLen === 6 && k1 === 114 && s.startsWith('"result"', keyEnd - 8)) {
+      out.resultStart = i;
+      out.resultEnd = vEnd;
+    } else if (keyLen === 5 && k1 === 101 && s.startsWith('"error"', keyEnd - 7)) {
+      out.errorStart = i;
+      out.errorEnd = vEnd;
+    } else if (keyLen === 6 && k1 === 112 && s.startsWith('"params"', keyEnd - 8)) {
+      out.hasParams = true;
+    }
+    i = skipWs(s, vEnd);
+    const sep = s.charCodeAt(i);
+    if (sep === 125) return true;
+    if (sep !== 44) return false;
+    i = skipWs(s, i + 1);
+  }
+}
+
+/** The method name from its span, decoding escapes only when there are any. */
+export function methodOf(s: string, spans: Spans): string | undefined {
+  if (spans.methodStart < 0 || s.charCodeAt(spans.methodStart) !== 34) return undefined;
+  const raw = s.slice(spans.methodStart + 1, spans.methodEnd - 1);
+  return raw.includes("\\") ? (JSON.parse(s.slice(spans.methodStart, spans.methodEnd)) as string) : raw;
+}
+
+/** Replace the text in [start, end) — how ids are rewritten without re-serialising. */
+export function splice(s: string, start: number, end: number, text: string): string {
+  return s.slice(0, start) + text + s.slice(end);
+}

@@ -1,0 +1,55 @@
+/** The router's view of the world: what it asks the runtime to do, and how it tells time. */
+export type LogLevelName = "debug" | "info" | "warn" | "error";
+
+export interface RouterHost {
+  /** One message for one client, without the trailing newline. */
+  toClient(cid: number, line: string): void;
+  /** One message for the backend's stdin, without the trailing newline. */
+  toBackend(line: string): void;
+  /** Close a client connection after what was already sent to it has been written. */
+  closeClient(cid: number, reason: string): void;
+  /** A client needs the backend and none is running (lazy start). */
+  wantBackend(): void;
+  /** The backend is alive but unusable (its initialize timed out): replace it. */
+  restartBackend(reason: string): void;
+  log(level: LogLevelName, message: string): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimer(ms: number, fn: () => void): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimer: (ms, fn) => setTimeout(fn, ms),
+  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export interface RouterOptions {
+  maxActiveClients: number;
+  requestTimeoutMs: number;
+  /** Name and version the mux presents to the backend as its MCP client. */
+  clientInfo?: { name: string; version: string };
+  clock?: Clock;
+}
+
+/**
+ * The backend as the router sees it.
+ * idle: not started (lazy_start) · starting: process up, no handshake sent yet · handshaking ·
+ * ready · down: exited, a restart is coming · failed: no restart is coming · stopped: by an operator.
+ */
+export type BackendState = "idle" | "starting" | "handshaking" | "ready" | "down" | "failed" | "stopped";
+
+export interface RouterStats {
+  connected: number;
+  active: number;
+  waiting: number;
+  pending: number;
+  queued: number;
+  served: number;
+  timeouts: number;
+  cancelled: number;
+  subscriptions: number;
+}

@@ -1,0 +1,141 @@
+/**
+ * One backend process: spawned without a shell, stdout framed into lines, stderr forwarded to the
+ * daemon's log under the server's name, stdin written in batches.
+ *
+ * Shutdown is bounded, as in the MCP SDK's stdio transport: end stdin (a well-behaved server exits),
+ * then SIGTERM, then SIGKILL — each step waits `graceMs`. Nothing outlives `stop()`.
+ */
+import type { Subprocess } from "bun";
+import { LineDecoder } from "../router/framing.ts";
+import type { Logger } from "./log.ts";
+
+export interface ChildSpec {
+  cmd: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  maxLineBytes: number;
+}
+
+export interface ChildEvents {
+  onLine(line: string): void;
+  onExit(reason: string): void;
+}
+
+type Proc = Subprocess<"pipe", "pipe", "pipe">;
+
+export class SpawnError extends Error {
+  override readonly name = "SpawnError";
+}
+
+export class Child {
+  readonly pid: number;
+  private readonly proc: Proc;
+  private batch: string[] = [];
+  private scheduled = false;
+  private exited = false;
+  readonly exitedPromise: Promise<number>;
+  private readonly flushNow = () => this.flush();
+
+  constructor(
+    spec: ChildSpec,
+    private readonly events: ChildEvents,
+    private readonly log: Logger,
+  ) {
+    try {
+      this.proc = Bun.spawn([spec.cmd, ...spec.args], {
+        cwd: spec.cwd,
+        env: { ...process.env, ...spec.env },
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === "ENOENT" ? `command not found: ${spec.cmd}` : `cannot start ${spec.cmd}: ${err.message}`;
+      throw new SpawnError(why + (spec.cwd ? ` (cwd ${spec.cwd})` : ""));
+    }
+    this.pid = this.proc.pid;
+    const decoder = new LineDecoder(spec.maxLineBytes, {
+      onLine: (l) => this.events.onLine(l),
+      onOversize: (n) => this.log("error", `backend wrote a ${n}-byte line, over max_response_bytes (${spec.maxLineBytes}); dropped`),
+    });
+    void this.pump(this.proc.stdout, (chunk) => decoder.push(chunk));
+    void this.pumpStderr();
+    this.exitedPromise = this.proc.exited.then((code) => {
+      this.exited = true;
+      const sig = this.proc.signalCode;
+      this.events.onExit(sig ? `killed by ${sig}` : `exit code ${code}`);
+      return code;
+    });
+  }
+
+  send(line: string): void {
+    if (this.exited) return;
+    this.batch.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.exited || this.batch.length === 0) return;
+    const text = this.batch.length === 1 ? `${this.batch[0]}\n` : `${this.batch.join("\n")}\n`;
+    this.batch = [];
+    try {
+      // A Promise means the pipe is full; FileSink keeps the bytes and writes them in order.
+      const r = this.proc.stdin.write(text);
+      if (r instanceof Promise) r.catch(() => {});
+    } catch (e) {
+      this.log("warn", `writing to the backend failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async pump(stream: ReadableStream<Uint8Array>, onChunk: (c: Uint8Array) => void): Promise<void> {
+    try {
+      for await (const chunk of stream) onChunk(chunk);
+    } catch (e) {
+      this.log("warn", `backend stdout broke: ${(e as Error).message}`);
+    }
+  }
+
+  private async pumpStderr(): Promise<void> {
+    const decoder = new LineDecoder(64 * 1024, {
+      onLine: (l) => this.log("info", `stderr: ${l}`),
+      onOversize: () => this.log("info", "stderr: (a very long line, not shown)"),
+    });
+    await this.pump(this.proc.stderr, (c) => decoder.push(c));
+  }
+
+  /** End stdin, then SIGTERM, then SIGKILL, waiting `graceMs` before each escalation. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    try {
+      this.proc.stdin.end();
+    } catch {
+      // already closed
+    }
+    if (await this.waitExit(graceMs)) return;
+    this.proc.kill("SIGTERM");
+    if (await this.waitExit(graceMs)) return;
+    this.log("warn", `pid ${this.pid} ignored SIGTERM for ${graceMs} ms; sending SIGKILL`);
+    this.proc.kill("SIGKILL");
+    await this.exitedPromise;
+  }
+
+  /** Kill at once (used when the daemon itself must go now). */
+  kill(): void {
+    if (!this.exited) this.proc.kill("SIGKILL");
+  }
+
+  private async waitExit(ms: number): Promise<boolean> {
+    if (this.exited) return true;
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((r) => (t = setTimeout(() => r(false), ms)));
+    const done = await Promise.race([this.exitedPromise.then(() => true as const), timeout]);
+    clearTimeout(t);
+    return done;
+  }
+}
