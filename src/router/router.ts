@@ -25,9 +25,11 @@ import {
   type JsonId,
   type MuxErrorReason,
 } from "./jsonrpc.ts";
+import { Batch } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
 import { emptySpans, methodOf, scanTopLevel, splice, type Spans } from "./scan.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { relatedTaskId, TaskOwners } from "./tasks.ts";
 import { realClock, type BackendState, type Clock, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
 
 const enum Phase {
@@ -68,6 +70,10 @@ interface Client {
   readonly inflight: Map<string, number>;
   queue: Queued[];
   readonly subs: Set<string>;
+  /** The protocol version the client asked for (batches depend on it). */
+  version: string;
+  /** Batches still collecting answers; empty for nearly every client. */
+  batches: Batch[];
 }
 
 interface Pending {
@@ -78,6 +84,8 @@ interface Pending {
   deadline: number;
   /** Mux progress token to release when the request ends; 0 when none. */
   token: number;
+  /** What the answer needs beyond the id swap (Flag bits). */
+  flags: number;
   onDone?: (ok: boolean, line: string) => void;
 }
 
@@ -97,6 +105,12 @@ interface RootsMerge {
 
 const WAIT_LINES_MAX = 1024;
 
+/** Answers that need more than an id swap. */
+const enum Flag {
+  CreatesTask = 1,
+  ListsTasks = 2,
+}
+
 export class Router {
   private state: BackendState = "idle";
   private failure = "";
@@ -107,6 +121,11 @@ export class Router {
   private readonly serverRequestByBackend = new Map<string, number>();
   private readonly subscriptions = new Subscriptions();
   private readonly levels = new LogLevels();
+  private readonly tasks = new TaskOwners();
+  /** elicitationId → the client that was shown that elicitation. */
+  private readonly elicitations = new Map<string, number>();
+  /** How many clients have open batches: the common case skips the batch check entirely. */
+  private batchClients = 0;
   private readonly spans: Spans = emptySpans();
   private readonly clock: Clock;
   private initParams: Record<string, unknown> | null = null;
@@ -145,6 +164,8 @@ export class Router {
       inflight: new Map(),
       queue: [],
       subs: new Set(),
+      version: "",
+      batches: [],
     });
     if (!active) {
       this.host.log("info", `client ${cid} waits for a slot (max_active_clients=${this.opts.maxActiveClients})`);
@@ -168,16 +189,10 @@ export class Router {
     try {
       msg = JSON.parse(line);
     } catch (e) {
-      this.host.toClient(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
+      this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
       return;
     }
-    if (Array.isArray(msg)) {
-      this.host.toClient(
-        cid,
-        errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not supported", "batch_not_supported"),
-      );
-      return;
-    }
+    if (Array.isArray(msg)) return this.clientBatch(c, msg);
     if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
     this.dispatch(c, msg as Record<string, unknown>, line);
   }
@@ -185,7 +200,7 @@ export class Router {
   /** A line over `max_request_bytes`: answered here, the connection stays usable. */
   clientOversize(cid: number, bytes: number, limit: number): void {
     this.host.log("warn", `client ${cid} sent a ${bytes}-byte line; max_request_bytes is ${limit}`);
-    this.host.toClient(
+    this.emit(
       cid,
       errorLine(NULL_ID, INVALID_REQUEST, `Request too large: over max_request_bytes (${limit} bytes)`, "too_large", {
         limit,
@@ -209,6 +224,10 @@ export class Router {
       if (canTell) this.internal("resources/unsubscribe", { uri });
     }
     this.levels.remove(cid);
+    if (canTell) this.pushLevel();
+    this.tasks.removeClient(cid);
+    for (const [id, owner] of this.elicitations) if (owner === cid) this.elicitations.delete(id);
+    if (c.batches.length > 0) this.batchClients--;
     for (const [muxId, sr] of this.serverRequests) {
       if (sr.cid !== cid) continue;
       this.serverRequests.delete(muxId);
@@ -219,6 +238,69 @@ export class Router {
       this.activeCount--;
       this.promoteWaiting();
     }
+  }
+
+  /** Every line for a client goes through here, so a batch can collect its answers. */
+  private emit(cid: number, line: string): void {
+    if (this.batchClients !== 0) {
+      const c = this.clients.get(cid);
+      if (c !== undefined && c.batches.length > 0 && this.collect(c, line)) return;
+    }
+    this.host.toClient(cid, line);
+  }
+
+  private collect(c: Client, line: string): boolean {
+    const s = this.spans;
+    if (!scanTopLevel(line, s) || s.methodStart >= 0 || s.idStart < 0) return false;
+    const rawId = line.slice(s.idStart, s.idEnd);
+    for (let i = 0; i < c.batches.length; i++) {
+      const b = c.batches[i] as Batch;
+      if (!b.take(rawId, line)) continue;
+      if (b.complete) this.finishBatch(c, i);
+      return true;
+    }
+    return false;
+  }
+
+  private finishBatch(c: Client, index: number): void {
+    const b = c.batches[index] as Batch;
+    c.batches.splice(index, 1);
+    if (c.batches.length === 0) this.batchClients--;
+    const reply = b.reply();
+    if (reply !== undefined) this.host.toClient(c.id, reply);
+  }
+
+  private clientBatch(c: Client, items: unknown[]): void {
+    if (c.version !== "2025-03-26") {
+      return this.emit(
+        c.id,
+        errorLine(NULL_ID, INVALID_REQUEST, `Invalid Request: JSON-RPC batches are only allowed in protocol 2025-03-26 (this session uses ${c.version || "none yet"})`, "batch_not_supported"),
+      );
+    }
+    if (items.length === 0) return this.invalid(c.id, NULL_ID, "an empty batch");
+    const batch = new Batch();
+    if (c.batches.length === 0) this.batchClients++;
+    c.batches.push(batch);
+    for (const item of items) {
+      const m = item as Record<string, unknown> | null;
+      if (typeof m === "object" && m !== null && typeof m.method === "string" && isValidId(m.id)) {
+        if (m.method === "initialize") {
+          batch.answers.push(errorLine(JSON.stringify(m.id), INVALID_REQUEST, "Invalid Request: initialize cannot be batched", "invalid_request"));
+          continue;
+        }
+        batch.open.add(JSON.stringify(m.id));
+      }
+    }
+    for (const item of items) {
+      const m = item as Record<string, unknown> | null;
+      if (typeof m !== "object" || m === null || Array.isArray(m)) {
+        batch.answers.push(errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: a batch item must be an object", "invalid_request"));
+      } else if (m.method !== "initialize") {
+        this.dispatch(c, m, JSON.stringify(m));
+      }
+    }
+    const i = c.batches.indexOf(batch);
+    if (i >= 0 && batch.complete) this.finishBatch(c, i);
   }
 
   private promoteWaiting(): void {
@@ -252,7 +334,7 @@ export class Router {
   }
 
   private invalid(cid: number, rawId: string, why: string): void {
-    this.host.toClient(cid, errorLine(rawId, INVALID_REQUEST, `Invalid Request: ${why}`, "invalid_request"));
+    this.emit(cid, errorLine(rawId, INVALID_REQUEST, `Invalid Request: ${why}`, "invalid_request"));
   }
 
   private rawIdOf(line: string): string {
@@ -265,10 +347,10 @@ export class Router {
       case "initialize":
         return this.clientInitialize(c, msg, line);
       case "ping":
-        return this.host.toClient(c.id, resultLine(this.rawIdOf(line), "{}"));
+        return this.emit(c.id, resultLine(this.rawIdOf(line), "{}"));
     }
     if (this.state === "failed" || this.state === "stopped") {
-      return this.host.toClient(c.id, this.unavailable(this.rawIdOf(line)));
+      return this.emit(c.id, this.unavailable(this.rawIdOf(line)));
     }
     if (this.state !== "ready" || c.phase === Phase.Initializing) {
       if (c.queue.length === 0) this.arm();
@@ -281,11 +363,23 @@ export class Router {
       case "resources/subscribe":
       case "resources/unsubscribe":
         return this.subscription(c, method, msg, line, deadline);
+      case "tasks/get":
+      case "tasks/result":
+      case "tasks/cancel": {
+        const taskId = (msg.params as { taskId?: unknown } | undefined)?.taskId;
+        if (typeof taskId !== "string" || this.tasks.ownerOf(taskId) !== c.id) {
+          return this.emit(c.id, errorLine(this.rawIdOf(line), INVALID_PARAMS, "Invalid params: unknown taskId", "unknown_task"));
+        }
+        break;
+      }
+      case "tasks/list":
+        return this.forward(c, msg, line, deadline, Flag.ListsTasks);
     }
-    this.forward(c, msg, line, deadline);
+    const task = (msg.params as { task?: unknown } | undefined)?.task;
+    this.forward(c, msg, line, deadline, task != null ? Flag.CreatesTask : 0);
   }
 
-  private forward(c: Client, msg: Record<string, unknown>, line: string, deadline: number): void {
+  private forward(c: Client, msg: Record<string, unknown>, line: string, deadline: number, flags = 0): void {
     const bid = this.nextBackendId++;
     const s = this.spans;
     scanTopLevel(line, s);
@@ -306,7 +400,7 @@ export class Router {
     }
     const key = idKey(msg.id === bid ? (JSON.parse(rawId) as JsonId) : (msg.id as JsonId));
     if (this.pending.size === 0) this.arm();
-    this.pending.set(bid, { kind: Kind.Client, cid: c.id, rawId, key, deadline, token });
+    this.pending.set(bid, { kind: Kind.Client, cid: c.id, rawId, key, deadline, token, flags });
     c.inflight.set(key, bid);
     this.host.toBackend(out);
   }
@@ -354,11 +448,12 @@ export class Router {
     const caps = (params.capabilities ?? {}) as Record<string, unknown>;
     c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
     c.initRawId = this.rawIdOf(line);
+    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
     c.phase = Phase.Initializing;
     if (this.initResult !== null) return this.completeInitialize(c);
     if (this.state === "failed" || this.state === "stopped") {
       c.phase = Phase.New;
-      return this.host.toClient(c.id, this.unavailable(c.initRawId));
+      return this.emit(c.id, this.unavailable(c.initRawId));
     }
     c.initDeadline = this.clock.now() + this.opts.requestTimeoutMs;
     this.arm();
@@ -376,7 +471,7 @@ export class Router {
   private completeInitialize(c: Client): void {
     // The backend's protocol version is answered even to a client that asked for another: the spec
     // lets a server answer a version it supports, and the client decides whether to go on.
-    this.host.toClient(c.id, resultLine(c.initRawId, this.initResult as string));
+    this.emit(c.id, resultLine(c.initRawId, this.initResult as string));
     c.phase = Phase.Ready;
     if (this.state === "ready") this.flushQueue(c);
   }
@@ -392,6 +487,7 @@ export class Router {
       key: "",
       deadline: this.clock.now() + this.opts.requestTimeoutMs,
       token: 0,
+      flags: 0,
     });
     this.host.toBackend(requestLine(bid, "initialize", this.initParams));
   }
@@ -404,7 +500,7 @@ export class Router {
       for (const c of this.clients.values()) {
         if (c.phase !== Phase.Initializing) continue;
         c.phase = Phase.New;
-        this.host.toClient(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
+        this.emit(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
       }
       this.initParams = null;
       this.state = "starting";
@@ -436,7 +532,7 @@ export class Router {
   /** After a restart the new process may offer other tools, prompts or resources. */
   private announceListsChanged(cid: number): void {
     for (const kind of ["tools", "prompts", "resources"]) {
-      if (this.serverCaps[kind] != null) this.host.toClient(cid, notificationLine(`notifications/${kind}/list_changed`));
+      if (this.serverCaps[kind] != null) this.emit(cid, notificationLine(`notifications/${kind}/list_changed`));
     }
   }
 
@@ -469,14 +565,14 @@ export class Router {
       const c = this.clients.get(p.cid);
       if (c === undefined) continue;
       c.inflight.delete(p.key);
-      this.host.toClient(
+      this.emit(
         p.cid,
         errorLine(p.rawId, INTERNAL_ERROR, `Backend exited before answering (${reason})`, "backend_exited"),
       );
     }
     for (const [muxId, sr] of this.serverRequests) {
       // The process that asked is gone; tell the client to stop working on it.
-      this.host.toClient(sr.cid, notificationLine("notifications/cancelled", { requestId: muxId, reason: "backend exited" }));
+      this.emit(sr.cid, notificationLine("notifications/cancelled", { requestId: muxId, reason: "backend exited" }));
     }
     this.serverRequests.clear();
     this.serverRequestByBackend.clear();
@@ -499,11 +595,11 @@ export class Router {
     for (const c of this.clients.values()) {
       if (c.phase === Phase.Initializing && this.initResult === null) {
         c.phase = Phase.New;
-        this.host.toClient(c.id, this.unavailable(c.initRawId, why));
+        this.emit(c.id, this.unavailable(c.initRawId, why));
       }
       const q = c.queue;
       c.queue = [];
-      for (const item of q) this.host.toClient(c.id, this.unavailable(JSON.stringify(item.msg.id), why));
+      for (const item of q) this.emit(c.id, this.unavailable(JSON.stringify(item.msg.id), why));
     }
   }
 
@@ -540,7 +636,8 @@ export class Router {
         c.inflight.delete(p.key);
         if (p.token !== 0) this.progress.delete(p.token);
         this.counters.served++;
-        this.host.toClient(p.cid, splice(line, s.idStart, s.idEnd, p.rawId));
+        if (p.flags !== 0 && s.resultStart >= 0) return this.emit(p.cid, this.rewriteResult(p, line, s));
+        this.emit(p.cid, splice(line, s.idStart, s.idEnd, p.rawId));
         return;
       }
       case Kind.Init:
@@ -554,6 +651,16 @@ export class Router {
     }
   }
 
+  /** Answers that carry tasks: record the owner, or show a client only its own tasks. */
+  private rewriteResult(p: Pending, line: string, s: Spans): string {
+    const result = line.slice(s.resultStart, s.resultEnd);
+    if (p.flags === Flag.CreatesTask) {
+      this.tasks.recordFromResult(result, p.cid);
+      return splice(line, s.idStart, s.idEnd, p.rawId);
+    }
+    return resultLine(p.rawId, this.tasks.filterList(result, p.cid));
+  }
+
   /** A mux-owned request (its answer is not for any client). */
   private internal(method: string, params: unknown, kind: Kind = Kind.Internal, onDone?: Pending["onDone"]): number {
     const bid = this.nextBackendId++;
@@ -565,6 +672,7 @@ export class Router {
       key: "",
       deadline: this.clock.now() + this.opts.requestTimeoutMs,
       token: 0,
+      flags: 0,
       onDone,
     });
     this.host.toBackend(requestLine(bid, method, params));
@@ -589,11 +697,11 @@ export class Router {
     const rank = levelRank((msg.params as { level?: unknown } | undefined)?.level);
     const rawId = this.rawIdOf(line);
     if (rank < 0) {
-      return this.host.toClient(c.id, errorLine(rawId, INVALID_PARAMS, "Invalid params: unknown logging level", "invalid_request"));
+      return this.emit(c.id, errorLine(rawId, INVALID_PARAMS, "Invalid params: unknown logging level", "invalid_request"));
     }
     this.levels.set(c.id, rank);
     this.pushLevel();
-    this.host.toClient(c.id, resultLine(rawId, "{}"));
+    this.emit(c.id, resultLine(rawId, "{}"));
   }
 
   private pushLevel(): void {
@@ -609,7 +717,7 @@ export class Router {
     if (method === "resources/subscribe") c.subs.add(uri);
     else c.subs.delete(uri);
     if (mustForward) return this.forward(c, msg, line, deadline);
-    this.host.toClient(c.id, resultLine(this.rawIdOf(line), "{}"));
+    this.emit(c.id, resultLine(this.rawIdOf(line), "{}"));
   }
 
   // ─────────────────────── backend → client traffic ───────────────────────
@@ -622,7 +730,7 @@ export class Router {
         const entry = typeof tok === "number" ? this.progress.get(tok) : undefined;
         if (entry === undefined || msg.params === undefined) return;
         msg.params.progressToken = entry.token;
-        return this.host.toClient(entry.cid, JSON.stringify(msg));
+        return this.emit(entry.cid, JSON.stringify(msg));
       }
       case "notifications/cancelled": {
         const msg = JSON.parse(line) as { params?: { requestId?: unknown; reason?: unknown } };
@@ -635,24 +743,39 @@ export class Router {
         this.serverRequestByBackend.delete(idKey(rid));
         if (sr === undefined) return;
         const params = msg.params?.reason === undefined ? { requestId: muxId } : { requestId: muxId, reason: msg.params.reason };
-        return this.host.toClient(sr.cid, notificationLine("notifications/cancelled", params));
+        return this.emit(sr.cid, notificationLine("notifications/cancelled", params));
       }
       case "notifications/message": {
         const rank = levelRank((JSON.parse(line) as { params?: { level?: unknown } }).params?.level);
         for (const c of this.clients.values()) {
-          if (c.phase === Phase.Ready && this.levels.admits(c.id, rank)) this.host.toClient(c.id, line);
+          if (c.phase === Phase.Ready && this.levels.admits(c.id, rank)) this.emit(c.id, line);
+        }
+        return;
+      }
+      case "notifications/tasks/status": {
+        const taskId = (JSON.parse(line) as { params?: { taskId?: unknown } }).params?.taskId;
+        const owner = typeof taskId === "string" ? this.tasks.ownerOf(taskId) : undefined;
+        if (owner !== undefined) this.emit(owner, line);
+        return;
+      }
+      case "notifications/elicitation/complete": {
+        const id = (JSON.parse(line) as { params?: { elicitationId?: unknown } }).params?.elicitationId;
+        const owner = typeof id === "string" ? this.elicitations.get(id) : undefined;
+        if (owner !== undefined) {
+          this.elicitations.delete(id as string);
+          this.emit(owner, line);
         }
         return;
       }
       case "notifications/resources/updated": {
         const uri = (JSON.parse(line) as { params?: { uri?: unknown } }).params?.uri;
         const subs = typeof uri === "string" ? this.subscriptions.subscribers(uri) : undefined;
-        if (subs !== undefined) for (const cid of subs) this.host.toClient(cid, line);
+        if (subs !== undefined) for (const cid of subs) this.emit(cid, line);
         return;
       }
     }
     // list_changed and anything we do not know: every client that finished its handshake.
-    for (const c of this.clients.values()) if (c.phase === Phase.Ready) this.host.toClient(c.id, line);
+    for (const c of this.clients.values()) if (c.phase === Phase.Ready) this.emit(c.id, line);
   }
 
   private serverRequest(method: string, line: string, s: Spans): void {
@@ -665,12 +788,19 @@ export class Router {
         errorLine(backendRawId, METHOD_NOT_FOUND, `Method not found: the mux cannot route ${method} to a client`, "no_client_for_request"),
       );
     }
+    const params = (JSON.parse(line) as { params?: Record<string, unknown> }).params;
+    const taskId = relatedTaskId(params);
+    const owner = taskId === undefined ? undefined : this.clients.get(this.tasks.ownerOf(taskId) ?? -1);
+    if (owner !== undefined && owner.caps[cap]) {
+      this.sendServerRequest(owner, line, s, backendRawId, undefined, params);
+      return;
+    }
     const candidates = [...this.clients.values()].filter((c) => c.phase === Phase.Ready && c.caps[cap]);
     const busy = candidates.filter((c) => c.inflight.size > 0);
     // Prefer the clients with calls in flight: the request most likely serves one of those calls.
     const pick = busy.length > 0 ? busy : candidates;
     if (pick.length === 1) {
-      this.sendServerRequest(pick[0] as Client, line, s, backendRawId);
+      this.sendServerRequest(pick[0] as Client, line, s, backendRawId, undefined, params);
       return;
     }
     if (cap === "roots") {
@@ -689,12 +819,21 @@ export class Router {
     );
   }
 
-  private sendServerRequest(c: Client, line: string, s: Spans, backendRawId: string, merge?: RootsMerge): number {
+  private sendServerRequest(
+    c: Client,
+    line: string,
+    s: Spans,
+    backendRawId: string,
+    merge?: RootsMerge,
+    params?: Record<string, unknown>,
+  ): number {
     const muxId = this.nextServerRequestId++;
+    const elicitationId = params?.elicitationId;
+    if (typeof elicitationId === "string") this.elicitations.set(elicitationId, c.id);
     const backendKey = idKey(JSON.parse(backendRawId) as JsonId);
     this.serverRequests.set(muxId, { cid: c.id, backendRawId, backendKey, merge });
     if (merge === undefined) this.serverRequestByBackend.set(backendKey, muxId);
-    this.host.toClient(c.id, splice(line, s.idStart, s.idEnd, String(muxId)));
+    this.emit(c.id, splice(line, s.idStart, s.idEnd, String(muxId)));
     return muxId;
   }
 
@@ -766,13 +905,13 @@ export class Router {
       if (c.phase === Phase.Initializing && this.initResult === null) {
         if (c.initDeadline <= now) {
           c.phase = Phase.New;
-          this.host.toClient(c.id, this.timeoutError(c.initRawId));
+          this.emit(c.id, this.timeoutError(c.initRawId));
         } else next = Math.min(next, c.initDeadline);
       }
       while (c.queue.length > 0 && (c.queue[0] as Queued).deadline <= now) {
         const q = c.queue.shift() as Queued;
         this.counters.timeouts++;
-        this.host.toClient(c.id, this.timeoutError(JSON.stringify(q.msg.id)));
+        this.emit(c.id, this.timeoutError(JSON.stringify(q.msg.id)));
       }
       if (c.queue.length > 0) next = Math.min(next, (c.queue[0] as Queued).deadline);
     }
@@ -791,7 +930,7 @@ export class Router {
         this.counters.timeouts++;
         this.clients.get(p.cid)?.inflight.delete(p.key);
         if (p.token !== 0) this.progress.delete(p.token);
-        this.host.toClient(p.cid, this.timeoutError(p.rawId));
+        this.emit(p.cid, this.timeoutError(p.rawId));
         if (this.state === "ready") this.cancelAtBackend(bid, "request timed out in rmcp-mux");
         return;
       }
@@ -812,14 +951,14 @@ export class Router {
       try {
         const m = JSON.parse(l) as { id?: unknown; method?: unknown };
         if (typeof m.method === "string" && isValidId(m.id)) {
-          this.host.toClient(c.id, errorLine(this.rawIdOf(l), INTERNAL_ERROR, message, "client_limit"));
+          this.emit(c.id, errorLine(this.rawIdOf(l), INTERNAL_ERROR, message, "client_limit"));
           answered = true;
         }
       } catch {
         // a waiting client's garbage is dropped with the connection
       }
     }
-    if (!answered) this.host.toClient(c.id, errorLine(NULL_ID, INTERNAL_ERROR, message, "client_limit"));
+    if (!answered) this.emit(c.id, errorLine(NULL_ID, INTERNAL_ERROR, message, "client_limit"));
     c.waitLines = [];
     this.host.closeClient(c.id, "no client slot freed in time");
     this.clientClosed(c.id);
