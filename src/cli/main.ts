@@ -9,6 +9,8 @@ import { daemonArgs } from "./commands/daemon-args.ts";
 
 const subCommands = {
   proxy: () => import("./commands/proxy.ts").then((m) => m.default),
+  "daemon-status": () => import("./commands/daemon-status.ts").then((m) => m.default),
+  health: () => import("./commands/health.ts").then((m) => m.default),
 };
 
 const main = defineCommand({
@@ -18,7 +20,8 @@ const main = defineCommand({
   async run({ args }) {
     // citty runs the parent's run after a subcommand too: a positional means one already ran.
     if (args._.length > 0) return;
-    if (!args.config) {
+    const talksToDaemon = args["show-status"] || args["restart-service"];
+    if (!args.config && !(talksToDaemon && args["status-socket"])) {
       process.stderr.write("rmcp-mux: --config PATH is required (see rmcp-mux --help)\n");
       process.exit(2);
     }

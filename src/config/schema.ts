@@ -18,7 +18,7 @@ const bool = expect(type("boolean"), "true or false");
 /** Server names appear in log prefixes, socket-less CLI arguments and status output: keep them shell- and TOML-safe. */
 export const ServerName = expect(type(/^[A-Za-z0-9._-]+$/), 'a name made of letters, digits, "-", "_", "."');
 
-// The keys of one [servers.NAME] table, with the defaults of the contract (README.contract.md).
+// The keys of one [servers.NAME] table and their defaults (README.md, "Configuration").
 const serverFields = type({
   "+": "reject",
   socket: path,
@@ -39,6 +39,11 @@ const serverFields = type({
   max_client_buffer_bytes: posInt.default(33554432),
   stable_run_ms: ms0.default(10000),
   shutdown_grace_ms: ms0.default(2000),
+  // Liveness probe: off unless asked for, since a ping every interval is traffic some servers log.
+  heartbeat: bool.default(false),
+  heartbeat_interval_ms: ms1.default(30000),
+  heartbeat_timeout_ms: ms1.default(5000),
+  heartbeat_max_failures: posInt.default(3),
 });
 
 type Fields = typeof serverFields.infer;

@@ -478,7 +478,7 @@ export class Router {
 
   private sendInitialize(): void {
     const bid = this.nextBackendId++;
-    this.state = "handshaking";
+    this.setState("handshaking");
     if (this.pending.size === 0) this.arm();
     this.pending.set(bid, {
       kind: Kind.Init,
@@ -503,7 +503,7 @@ export class Router {
         this.emit(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
       }
       this.initParams = null;
-      this.state = "starting";
+      this.setState("starting");
       return;
     }
     const replay = this.initResult !== null;
@@ -513,7 +513,7 @@ export class Router {
     } catch {
       this.serverCaps = {};
     }
-    this.state = "ready";
+    this.setState("ready");
     this.handshakes++;
     this.host.toBackend(notificationLine("notifications/initialized"));
     this.host.log("info", replay ? "backend handshake replayed after restart" : "backend initialized");
@@ -547,7 +547,7 @@ export class Router {
 
   /** A backend process is up. The handshake is replayed at once when a client already did it. */
   backendStarted(): void {
-    this.state = "starting";
+    this.setState("starting");
     this.failure = "";
     if (this.initParams !== null) this.sendInitialize();
   }
@@ -576,14 +576,20 @@ export class Router {
     }
     this.serverRequests.clear();
     this.serverRequestByBackend.clear();
-    this.state = willRestart ? "down" : "failed";
+    this.setState(willRestart ? "down" : "failed");
     if (!willRestart) this.failAll(reason, "backend_failed");
   }
 
   /** An operator stopped the server: like a final exit, but with its own wording. */
   backendStopped(): void {
-    this.state = "stopped";
+    this.setState("stopped");
     this.failAll("stopped by an operator", "backend_unavailable");
+  }
+
+  private setState(next: BackendState): void {
+    if (this.state === next) return;
+    this.state = next;
+    this.host.stateChanged?.(next);
   }
 
   get backendState(): BackendState {
@@ -681,13 +687,13 @@ export class Router {
 
   /**
    * A liveness probe with a mux-owned id: ids come from the same counter as client requests, so no
-   * client can collide with it. `done` gets false on an error answer, a timeout or a backend exit.
+   * client can collide with it. `done` gets false on an error answer or a timeout; the caller keeps
+   * its own, shorter clock as well.
    */
-  pingBackend(timeoutMs: number, done: (ok: boolean) => void): boolean {
-    if (this.state !== "ready") return false;
-    const bid = this.internal("ping", undefined, Kind.Ping, (ok) => done(ok));
-    const p = this.pending.get(bid);
-    if (p) p.deadline = this.clock.now() + timeoutMs;
+  pingBackend(done: (ok: boolean) => void): boolean {
+    // ping is allowed before the handshake, so a process waiting for its first client is probed too.
+    if (this.state !== "ready" && this.state !== "starting" && this.state !== "handshaking") return false;
+    this.internal("ping", undefined, Kind.Ping, (ok) => done(ok));
     return true;
   }
 

@@ -13,6 +13,8 @@ export interface RouterHost {
   /** The backend is alive but unusable (its initialize timed out): replace it. */
   restartBackend(reason: string): void;
   log(level: LogLevelName, message: string): void;
+  /** The backend's state moved (for status reporting). */
+  stateChanged?(state: BackendState): void;
 }
 
 export interface Clock {

@@ -20,6 +20,7 @@ export interface ChildSpec {
 export interface ChildEvents {
   onLine(line: string): void;
   onExit(reason: string): void;
+  onStderr(line: string): void;
 }
 
 type Proc = Subprocess<"pipe", "pipe", "pipe">;
@@ -103,7 +104,10 @@ export class Child {
 
   private async pumpStderr(): Promise<void> {
     const decoder = new LineDecoder(64 * 1024, {
-      onLine: (l) => this.log("info", `stderr: ${l}`),
+      onLine: (l) => {
+        this.events.onStderr(l);
+        this.log("info", `stderr: ${l}`);
+      },
       onOversize: () => this.log("info", "stderr: (a very long line, not shown)"),
     });
     await this.pump(this.proc.stderr, (c) => decoder.push(c));

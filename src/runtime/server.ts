@@ -9,35 +9,21 @@ import { chmodSync } from "node:fs";
 import type { ServerConfig } from "../config/schema.ts";
 import { LineDecoder } from "../router/framing.ts";
 import { Router } from "../router/router.ts";
-import type { BackendState, RouterHost } from "../router/types.ts";
+import type { RouterHost } from "../router/types.ts";
+import { VERSION } from "../version.ts";
 import { Backoff } from "./backoff.ts";
 import { Child, SpawnError } from "./child.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { prepareSocketPath, removeSocketFile } from "./socket-path.ts";
-import { VERSION } from "../version.ts";
+import { StatusFile } from "./status-file.ts";
+import { stateOf, Tail, type ServerStatus } from "./status.ts";
 
 interface Conn {
   cid: number;
   decoder: LineDecoder;
   outbox: Outbox;
-  closing: boolean;
-}
-
-export interface ServerStatus {
-  name: string;
-  socket: string;
-  state: BackendState;
-  pid: number | null;
-  restarts: number;
-  lastRestartReason: string | null;
-  startedAt: number | null;
-  connected: number;
-  active: number;
-  waiting: number;
-  pending: number;
-  queued: number;
-  served: number;
 }
 
 export class MuxServer {
@@ -53,8 +39,15 @@ export class MuxServer {
   private stopping = false;
   /** Set while we end the child on purpose, so its exit is not counted as a failure. */
   private replacing: string | null = null;
+  /** An operator stopped the child; only `start()` brings it back. */
+  private held = false;
   private restarts = 0;
   private lastRestartReason: string | null = null;
+  private reason: string | null = null;
+  private readonly stderrTail = new Tail(20);
+  private readonly heartbeat: Heartbeat | null;
+  private readonly statusFile: StatusFile | null;
+  private readonly listeners = new Set<() => void>();
 
   constructor(readonly config: ServerConfig) {
     this.log = createLogger(config.name);
@@ -63,15 +56,47 @@ export class MuxServer {
       toClient: (cid, line) => this.conns.get(cid)?.data.outbox.push(line),
       toBackend: (line) => this.child?.send(line),
       closeClient: (cid, reason) => this.closeClient(cid, reason),
-      wantBackend: () => this.spawnChild(),
+      wantBackend: () => {
+        if (!this.held) this.spawnChild();
+      },
       restartBackend: (reason) => void this.restart(reason),
       log: this.log,
+      stateChanged: () => this.changed(),
     };
     this.router = new Router(host, {
       maxActiveClients: config.max_active_clients,
       requestTimeoutMs: config.request_timeout_ms,
       clientInfo: { name: "rmcp-mux", version: VERSION },
     });
+    this.heartbeat = config.heartbeat
+      ? new Heartbeat(
+          {
+            intervalMs: config.heartbeat_interval_ms,
+            timeoutMs: config.heartbeat_timeout_ms,
+            maxFailures: config.heartbeat_max_failures,
+          },
+          (done) => this.router.pingBackend(done),
+          (why) => {
+            this.log("warn", why);
+            void this.restart(why);
+          },
+          () => this.changed(),
+        )
+      : null;
+    this.statusFile = config.status_file
+      ? new StatusFile(config.status_file, () => this.status(), (m) => this.log("warn", m))
+      : null;
+  }
+
+  /** Called on every status change (state, clients, restarts, heartbeat). */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    this.statusFile?.touch();
+    for (const fn of this.listeners) fn();
   }
 
   async start(): Promise<void> {
@@ -96,13 +121,14 @@ export class MuxServer {
     chmodSync(path, 0o600);
     this.log("info", `listening on ${path}`);
     if (!this.config.lazy_start) this.spawnChild();
+    this.heartbeat?.start();
+    this.changed();
   }
 
   private onOpen(s: Socket<Conn>): void {
     const cid = this.nextCid++;
-    const conn: Conn = {
+    s.data = {
       cid,
-      closing: false,
       decoder: new LineDecoder(this.config.max_request_bytes, {
         onLine: (l) => this.router.clientLine(cid, l),
         onOversize: (n) => this.router.clientOversize(cid, n, this.config.max_request_bytes),
@@ -111,10 +137,10 @@ export class MuxServer {
         this.closeClient(cid, `it is not reading: ${n} bytes queued, over max_client_buffer_bytes`),
       ),
     };
-    s.data = conn;
     if (this.stopping) return void s.end();
     this.conns.set(cid, s);
     this.router.clientConnected(cid);
+    this.changed();
   }
 
   private onClose(s: Socket<Conn>): void {
@@ -122,6 +148,7 @@ export class MuxServer {
     if (conn === undefined || !this.conns.delete(conn.cid)) return;
     conn.outbox.close();
     this.router.clientClosed(conn.cid);
+    this.changed();
   }
 
   private closeClient(cid: number, reason: string): void {
@@ -139,7 +166,11 @@ export class MuxServer {
     try {
       child = new Child(
         { cmd: c.cmd, args: c.args, env: c.env, cwd: c.cwd, maxLineBytes: c.max_response_bytes },
-        { onLine: (l) => this.router.backendLine(l), onExit: (r) => this.onChildExit(child, r) },
+        {
+          onLine: (l) => this.router.backendLine(l),
+          onExit: (r) => this.onChildExit(child, r),
+          onStderr: (l) => this.stderrTail.push(l),
+        },
         this.log,
       );
     } catch (e) {
@@ -150,20 +181,25 @@ export class MuxServer {
     }
     this.child = child;
     this.childStartedAt = Date.now();
-    this.log("info", `started pid ${child.pid}: ${c.cmd} ${c.args.join(" ")}`.trimEnd());
+    this.reason = null;
+    this.heartbeat?.reset();
+    this.log("info", `started pid ${child.pid}: ${[c.cmd, ...c.args].join(" ")}`);
     this.router.backendStarted();
+    this.changed();
   }
 
   private onChildExit(child: Child, reason: string): void {
     if (this.child !== child) return;
     this.child = null;
     if (this.stopping) return this.router.backendExited("the daemon is shutting down", false);
+    if (this.held) return; // stopped by an operator: the router already knows
     if (this.replacing !== null) {
       const why = this.replacing;
       this.replacing = null;
       this.router.backendExited(why, true);
       this.noteRestart(why);
-      return this.spawnChild();
+      this.spawnChild();
+      return this.changed();
     }
     this.log("warn", `pid ${child.pid} ended: ${reason}`);
     this.afterRun(reason);
@@ -175,8 +211,11 @@ export class MuxServer {
     if (delay === undefined) {
       const why = `${reason}; gave up after ${this.backoff.consecutiveFailures} failed runs (max_restarts=${this.config.max_restarts})`;
       this.log("error", why);
-      return this.router.backendExited(why, false);
+      this.reason = why;
+      this.router.backendExited(why, false);
+      return this.changed();
     }
+    this.reason = `${reason}; restarting in ${delay} ms`;
     this.router.backendExited(reason, true);
     this.log("info", `restarting in ${delay} ms`);
     this.restartTimer = setTimeout(() => {
@@ -184,6 +223,7 @@ export class MuxServer {
       this.noteRestart(reason);
       this.spawnChild();
     }, delay);
+    this.changed();
   }
 
   private noteRestart(reason: string): void {
@@ -191,14 +231,17 @@ export class MuxServer {
     this.lastRestartReason = reason;
   }
 
+  private cancelRestartTimer(): void {
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
   /** Replace the child now (operator request or an unusable backend). Clients stay connected. */
   async restart(reason: string): Promise<void> {
     if (this.stopping) return;
-    if (this.restartTimer !== null) {
-      clearTimeout(this.restartTimer);
-      this.restartTimer = null;
-    }
+    this.cancelRestartTimer();
     this.backoff.reset();
+    this.held = false;
     if (this.child === null) {
       this.noteRestart(reason);
       return this.spawnChild();
@@ -207,11 +250,35 @@ export class MuxServer {
     await this.child.stop(this.config.shutdown_grace_ms);
   }
 
+  /** Operator stop: the child ends, the socket stays, clients get an error until `start()`. */
+  async stopChild(): Promise<void> {
+    if (this.stopping) return;
+    this.held = true;
+    this.cancelRestartTimer();
+    this.reason = "stopped by an operator";
+    this.router.backendStopped();
+    const child = this.child;
+    this.changed();
+    if (child !== null) await child.stop(this.config.shutdown_grace_ms);
+    this.child = null;
+    this.changed();
+  }
+
+  /** Operator start: after a stop or a failure, try again with a fresh backoff. */
+  startChild(): void {
+    if (this.stopping || this.child !== null) return;
+    this.held = false;
+    this.cancelRestartTimer();
+    this.backoff.reset();
+    this.spawnChild();
+  }
+
   /** Stop accepting, answer what is pending, end the child, remove the socket. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.cancelRestartTimer();
+    this.heartbeat?.stop();
     this.listener?.stop(false);
     this.router.backendExited("the daemon is shutting down", false);
     const child = this.child;
@@ -223,6 +290,7 @@ export class MuxServer {
     this.router.dispose();
     this.listener?.stop(true);
     removeSocketFile(this.config.socket);
+    this.statusFile?.dispose();
     this.log("info", "stopped");
   }
 
@@ -232,21 +300,34 @@ export class MuxServer {
   }
 
   status(): ServerStatus {
+    const c = this.config;
     const st = this.router.stats();
     return {
-      name: this.config.name,
-      socket: this.config.socket,
-      state: this.router.backendState,
+      name: c.name,
+      state: stateOf(this.router.backendState, c.lazy_start, this.restartTimer !== null),
+      reason: this.reason,
       pid: this.child?.pid ?? null,
+      socket: c.socket,
+      clients: { connected: st.connected, active: st.active, queued: st.waiting, max: c.max_active_clients },
+      pending: st.pending,
+      served: st.served,
+      timeouts: st.timeouts,
       restarts: this.restarts,
       lastRestartReason: this.lastRestartReason,
-      startedAt: this.child ? this.childStartedAt : null,
-      connected: st.connected,
-      active: st.active,
-      waiting: st.waiting,
-      pending: st.pending,
-      queued: st.queued,
-      served: st.served,
+      uptimeMs: this.child ? Date.now() - this.childStartedAt : null,
+      heartbeat: {
+        enabled: this.heartbeat !== null,
+        latencyMs: this.heartbeat?.latencyMs ?? null,
+        failures: this.heartbeat?.failures ?? 0,
+      },
+      command: [c.cmd, ...c.args],
+      limits: {
+        maxActiveClients: c.max_active_clients,
+        maxRequestBytes: c.max_request_bytes,
+        requestTimeoutMs: c.request_timeout_ms,
+        lazyStart: c.lazy_start,
+      },
+      stderrTail: this.stderrTail.toArray(),
     };
   }
 }

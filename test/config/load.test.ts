@@ -51,6 +51,10 @@ max_response_bytes = 4096
 max_client_buffer_bytes = 8192
 stable_run_ms = 0
 shutdown_grace_ms = 500
+heartbeat = true
+heartbeat_interval_ms = 1000
+heartbeat_timeout_ms = 200
+heartbeat_max_failures = 2
 `;
 
 const FULL_SERVER = {
@@ -73,6 +77,10 @@ const FULL_SERVER = {
   max_client_buffer_bytes: 8192,
   stable_run_ms: 0,
   shutdown_grace_ms: 500,
+  heartbeat: true,
+  heartbeat_interval_ms: 1000,
+  heartbeat_timeout_ms: 200,
+  heartbeat_max_failures: 2,
 };
 
 describe("loadConfig accepts", () => {
@@ -92,6 +100,7 @@ describe("loadConfig accepts", () => {
         max_request_bytes: 1048576, request_timeout_ms: 30000, restart_backoff_ms: 1000,
         restart_backoff_max_ms: 30000, max_restarts: 5, tray: false, max_response_bytes: 67108864,
         max_client_buffer_bytes: 33554432, stable_run_ms: 10000, shutdown_grace_ms: 2000,
+        heartbeat: false, heartbeat_interval_ms: 30000, heartbeat_timeout_ms: 5000, heartbeat_max_failures: 3,
       },
     ]);
     expect("cwd" in cfg.servers[0]!).toBe(false);

@@ -1,25 +1,50 @@
-/** The daemon command: load and check the config, start every selected server, run until a signal. */
-import { ConfigError } from "../../config/errors.ts";
-import { loadConfig, selectServers } from "../../config/load.ts";
+/** The main command: run the daemon, or (with --show-status / --restart-service) talk to a running one. */
+import { controlRequest } from "../../control/client.ts";
 import { startDaemon } from "../../runtime/daemon.ts";
-import { SocketPathError } from "../../runtime/socket-path.ts";
+import { cliErrors, statusSocketOf } from "../resolve.ts";
 
-export async function runDaemonCommand(args: { config?: string; only?: string; except?: string }): Promise<number> {
-  try {
+export interface DaemonArgs {
+  config?: string;
+  only?: string;
+  except?: string;
+  "status-socket"?: string;
+  "show-status"?: boolean;
+  "restart-service"?: string;
+  json?: boolean;
+}
+
+export function runDaemonCommand(args: DaemonArgs): Promise<number> {
+  return cliErrors(async () => {
+    if (args["show-status"]) {
+      const { printStatus } = await import("./daemon-status.ts");
+      return printStatus({ socket: args["status-socket"], config: args.config, json: args.json });
+    }
+    if (args["restart-service"]) return restartService(args, args["restart-service"]);
+    const { loadConfig, selectServers } = await import("../../config/load.ts");
     const cfg = await loadConfig(args.config as string);
     const servers = selectServers(cfg.servers, args.only, args.except, cfg.file);
-    const daemon = await startDaemon(servers, { handleSignals: true });
+    const daemon = await startDaemon(servers, { statusSocket: args["status-socket"] ?? cfg.statusSocket, handleSignals: true }).catch(
+      (e: unknown) => {
+        if (!(e instanceof AggregateError)) throw e;
+        process.stderr.write(`rmcp-mux: could not start:\n${e.message}\n`);
+        return null;
+      },
+    );
+    if (daemon === null) return 1;
     await daemon.done;
     return 0;
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof SocketPathError) {
-      process.stderr.write(`rmcp-mux: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof AggregateError) {
-      process.stderr.write(`rmcp-mux: could not start:\n${e.message}\n`);
-      return 1;
-    }
-    throw e;
+  });
+}
+
+async function restartService(args: DaemonArgs, name: string): Promise<number> {
+  const socket = await statusSocketOf({ socket: args["status-socket"], config: args.config });
+  const before = await controlRequest(socket, { cmd: "status" });
+  const oldPid = before.ok ? before.status?.servers.find((s) => s.name === name)?.pid : undefined;
+  const answer = await controlRequest(socket, { cmd: "restart", name });
+  if (!answer.ok) {
+    process.stderr.write(`rmcp-mux: ${answer.error}\n`);
+    return 1;
   }
+  process.stdout.write(`restarted ${name}: pid ${oldPid ?? "-"} → ${answer.server?.pid ?? "-"}\n`);
+  return 0;
 }

@@ -1,0 +1,45 @@
+/** Human-readable renderings of daemon status: pure, so they are tested on fixed input. */
+import type { DaemonStatus, ServerStatus } from "../runtime/status.ts";
+
+export function duration(ms: number | null): string {
+  if (ms === null) return "-";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${String(m % 60).padStart(2, "0")}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`;
+}
+
+export function statusRow(s: ServerStatus): string[] {
+  return [
+    s.name,
+    s.state,
+    s.pid === null ? "-" : String(s.pid),
+    `${s.clients.connected}/${s.clients.max}${s.clients.queued > 0 ? ` (+${s.clients.queued} queued)` : ""}`,
+    String(s.pending),
+    String(s.served),
+    String(s.restarts),
+    duration(s.uptimeMs),
+    s.heartbeat.enabled ? (s.heartbeat.latencyMs === null ? "…" : `${s.heartbeat.latencyMs}ms`) : "off",
+  ];
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function renderStatus(st: DaemonStatus): string {
+  const head = `rmcp-mux ${st.version} (${st.commit}) · pid ${st.pid} · up ${duration(st.uptimeMs)} · ${st.servers.length} server(s)`;
+  const body = table(
+    ["SERVER", "STATE", "PID", "CLIENTS", "PENDING", "SERVED", "RESTARTS", "UPTIME", "HEARTBEAT"],
+    st.servers.map(statusRow),
+  );
+  const notes = st.servers
+    .filter((s) => s.reason !== null || s.lastRestartReason !== null)
+    .map((s) => `  ${s.name}: ${s.reason ?? `last restart: ${s.lastRestartReason}`}`);
+  return [head, "", body, ...(notes.length > 0 ? ["", ...notes] : [])].join("\n");
+}

@@ -1,0 +1,30 @@
+/** Finding the daemon a command talks to: an explicit socket, or the one a config file names. */
+import { expandHome } from "../config/paths.ts";
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export async function statusSocketOf(args: { socket?: string; config?: string; "status-socket"?: string }): Promise<string> {
+  const explicit = args.socket ?? args["status-socket"];
+  if (explicit) return expandHome(explicit);
+  if (args.config) {
+    const { loadConfig } = await import("../config/load.ts");
+    return (await loadConfig(args.config)).statusSocket;
+  }
+  throw new UsageError("say which daemon: --socket PATH (its control socket) or --config PATH (its mux.toml)");
+}
+
+/** Runs a command body, turning the errors a user can act on into one line and an exit code. */
+export async function cliErrors(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    const known = ["ConfigError", "SocketPathError", "NoDaemonError", "HealthError", "UsageError"];
+    if (e instanceof Error && known.includes(e.name)) {
+      process.stderr.write(`rmcp-mux: ${e.message}\n`);
+      return e.name === "UsageError" || e.name === "ConfigError" ? 2 : 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Talking to a running daemon's control socket: one request and its answer, or a subscription.
+ * Used by the CLI and the dashboard; light on purpose (no config, no arktype).
+ */
+import { LineDecoder } from "../router/framing.ts";
+import type { ControlAnswer, ControlEvent, ControlRequest } from "./protocol.ts";
+
+export class NoDaemonError extends Error {
+  override readonly name = "NoDaemonError";
+  constructor(readonly socket: string) {
+    super(`no rmcp-mux daemon is running (nothing answers on ${socket})`);
+  }
+}
+
+export interface ControlConnection {
+  request(req: ControlRequest): Promise<ControlAnswer>;
+  close(): void;
+  /** Resolves when the daemon closes the connection. */
+  readonly closed: Promise<void>;
+}
+
+export async function connectControl(
+  socket: string,
+  onEvent: (e: ControlEvent) => void = () => {},
+): Promise<ControlConnection> {
+  const waiting: Array<(a: ControlAnswer) => void> = [];
+  let closedResolve!: () => void;
+  const closed = new Promise<void>((r) => (closedResolve = r));
+  const decoder = new LineDecoder(64 * 1024 * 1024, {
+    onLine(line) {
+      const msg = JSON.parse(line) as ControlAnswer | ControlEvent;
+      if ("event" in msg) onEvent(msg);
+      else waiting.shift()?.(msg);
+    },
+    onOversize() {},
+  });
+  let conn: Awaited<ReturnType<typeof Bun.connect>>;
+  try {
+    conn = await Bun.connect({
+      unix: socket,
+      socket: {
+        data: (_s, chunk) => decoder.push(chunk),
+        close: () => {
+          for (const w of waiting.splice(0)) w({ ok: false, error: "the daemon closed the control connection" });
+          closedResolve();
+        },
+        error: () => {},
+      },
+    });
+  } catch {
+    throw new NoDaemonError(socket);
+  }
+  return {
+    request(req) {
+      return new Promise((resolve) => {
+        waiting.push(resolve);
+        // Control requests are tiny; the kernel takes them whole.
+        conn.write(`${JSON.stringify(req)}\n`);
+      });
+    },
+    close: () => conn.end(),
+    closed,
+  };
+}
+
+/** One request, one answer, connection closed. */
+export async function controlRequest(socket: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlAnswer> {
+  const c = await connectControl(socket);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      c.request(req),
+      new Promise<ControlAnswer>((r) => {
+        timer = setTimeout(() => r({ ok: false, error: `no answer from the daemon within ${timeoutMs} ms` }), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    c.close();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The control socket's protocol: newline-delimited JSON, one request per line, one answer per
+ * request (echoing its `id` when given), plus a stream of events after `subscribe`.
+ *
+ *   {"cmd":"status"}                → {"ok":true,"status":DaemonStatus}
+ *   {"cmd":"restart","name":"mem"}  → {"ok":true,"server":ServerStatus}   (a new child)
+ *   {"cmd":"stop","name":"mem"}     → {"ok":true,"server":ServerStatus}
+ *   {"cmd":"start","name":"mem"}    → {"ok":true,"server":ServerStatus}
+ *   {"cmd":"subscribe"}             → {"ok":true,"status":DaemonStatus}, then {"event":"status","status":…} on each change
+ *   anything else                   → {"ok":false,"error":"…"}
+ */
+import type { DaemonStatus, ServerStatus } from "../runtime/status.ts";
+
+export type ControlCommand = "status" | "restart" | "stop" | "start" | "subscribe";
+
+export interface ControlRequest {
+  cmd: ControlCommand;
+  name?: string;
+  id?: string | number;
+}
+
+export type ControlAnswer =
+  | { ok: true; id?: string | number; status?: DaemonStatus; server?: ServerStatus }
+  | { ok: false; id?: string | number; error: string };
+
+export interface ControlEvent {
+  event: "status";
+  status: DaemonStatus;
+}
+
+export const CONTROL_COMMANDS: readonly ControlCommand[] = ["status", "restart", "stop", "start", "subscribe"];

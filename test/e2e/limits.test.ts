@@ -1,0 +1,172 @@
+/**
+ * Errors the mux produces itself: oversize lines, invalid JSON, non-JSON-RPC values, request timeouts (with
+ * notifications/cancelled to the child), and max_active_clients queueing.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { cleanup, isResponseTo, RawClient, resultText, startDaemon, waitFor, writeConfig } from "./harness.ts";
+
+afterEach(cleanup);
+afterAll(cleanup);
+
+const echoLine = (id: string | number, text: string) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text } } });
+
+describe("limits and mux-made errors", () => {
+  test("a line over max_request_bytes gets -32600 with id null; the connection stays usable", async () => {
+    const cfg = writeConfig(undefined, { l: { max_request_bytes: 4096 } });
+    await startDaemon(cfg.configPath);
+    const c = await RawClient.connect(cfg.sockets.l!);
+    await c.initialize();
+    const errWait = c.response(null);
+    const afterWait = c.response("after");
+    // oversize line followed by a normal one in the same write
+    c.sendRaw(echoLine("big", "x".repeat(10_000)) + "\n" + echoLine("after", "still here") + "\n");
+    const err = await errWait;
+    expect(err.msg.jsonrpc).toBe("2.0");
+    expect(err.msg.error?.code).toBe(-32600);
+    expect(typeof err.msg.error?.message).toBe("string");
+    expect(err.raw).toContain('"id":null');
+    expect(resultText((await afterWait).msg)).toBe("still here");
+    expect(c.queue.filter(isResponseTo("big"))).toEqual([]);
+    expect(c.history.some((r) => r.msg?.id === "big")).toBe(false);
+
+    // an oversize line that arrives in many small pieces, then a request just under the limit
+    const huge = echoLine("huge", "y".repeat(50_000)) + "\n";
+    const err2 = c.response(null);
+    for (let off = 0; off < huge.length; off += 3000) c.sendRaw(huge.slice(off, off + 3000));
+    expect((await err2).msg.error?.code).toBe(-32600);
+    const near = "z".repeat(3500);
+    expect(resultText(await c.callTool("echo", { text: near }, "near"))).toBe(near);
+    expect(c.history.some((r) => r.msg?.id === "huge")).toBe(false);
+  });
+
+  test("invalid JSON gets -32700 with id null; the connection stays usable", async () => {
+    const cfg = writeConfig(undefined, { l: {} });
+    await startDaemon(cfg.configPath);
+    const c = await RawClient.connect(cfg.sockets.l!);
+    await c.initialize();
+    const errWait = c.response(null);
+    c.sendRaw('{"jsonrpc":"2.0","id":5,"method":"tools/call",\n');
+    const err = await errWait;
+    expect(err.msg.error?.code).toBe(-32700);
+    expect(err.raw).toContain('"id":null');
+    const err2 = c.response(null);
+    c.sendRaw("not json at all\r\n");
+    expect((await err2).msg.error?.code).toBe(-32700);
+    expect(resultText(await c.callTool("echo", { text: "ok" }, 6))).toBe("ok");
+    // the broken line never produced an answer for id 5
+    expect(c.history.some((r) => r.msg?.id === 5)).toBe(false);
+  });
+
+  test("valid JSON that is not a JSON-RPC message gets -32600", async () => {
+    const cfg = writeConfig(undefined, { l: {} });
+    await startDaemon(cfg.configPath);
+    const c = await RawClient.connect(cfg.sockets.l!);
+    await c.initialize();
+    for (const bad of ['{"hello":"world"}', "42", '"just a string"', "null"]) {
+      const w = c.next((r) => r.msg?.error !== undefined && r.msg.method === undefined, 3000, `error for ${bad}`);
+      c.send(bad);
+      const r = await w;
+      expect({ bad, code: r.msg.error?.code }).toEqual({ bad, code: -32600 });
+      expect(r.msg.id).toBeNull();
+    }
+    expect(resultText(await c.callTool("echo", { text: "fine" }))).toBe("fine");
+  });
+
+  test(
+    "a request without an answer times out with -32603 and the child gets notifications/cancelled",
+    async () => {
+      const cfg = writeConfig(undefined, { l: { request_timeout_ms: 1500 } });
+      await startDaemon(cfg.configPath);
+      const c = await RawClient.connect(cfg.sockets.l!);
+      await c.initialize();
+      const t0 = Date.now();
+      const r = await c.callTool("hang", {}, "h1", 8000);
+      const elapsed = Date.now() - t0;
+      expect(r.id).toBe("h1");
+      expect(r.result).toBeUndefined();
+      expect(r.error?.code).toBe(-32603);
+      expect(r.error?.message).toMatch(/timed out/i);
+      expect(elapsed).toBeGreaterThanOrEqual(1400);
+      expect(elapsed).toBeLessThan(5000);
+      // the cancellation reaches the child (no event for that: poll stats)
+      const st = await waitFor(
+        async () => {
+          const s = await c.stats();
+          return s.cancelled.length === 1 && s.pending === 0 ? s : undefined;
+        },
+        3000,
+        "fixture recorded one cancellation",
+      );
+      expect(st.cancelled).toHaveLength(1);
+      // the cancelled id is the mux's id for the request, not necessarily "h1"; it must be a valid id
+      expect(["string", "number"]).toContain(typeof st.cancelled[0]);
+      // no late/duplicate answer for h1
+      expect(c.history.filter((m) => m.msg?.id === "h1")).toHaveLength(1);
+    },
+    20_000,
+  );
+
+  test(
+    "max_active_clients = 1: a second connection waits for a free slot and is served once it frees",
+    async () => {
+      const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 5000 } });
+      await startDaemon(cfg.configPath);
+      const a = await RawClient.connect(cfg.sockets.l!);
+      await a.initialize();
+      expect(resultText(await a.callTool("echo", { text: "a" }))).toBe("a");
+
+      const b = await RawClient.connect(cfg.sockets.l!);
+      const bInit = b.response("b-init", 8000);
+      const bEcho = b.response("b-echo", 8000);
+      b.sendRaw(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: "b-init",
+          method: "initialize",
+          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "b", version: "1" } },
+        }) +
+          "\n" +
+          JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) +
+          "\n" +
+          echoLine("b-echo", "b") +
+          "\n",
+      );
+      // while a holds the only slot, b's tools/call is not served
+      expect(await b.noMessageWithin(isResponseTo("b-echo"), 600)).toBe(true);
+      // a still works
+      expect(resultText(await a.callTool("echo", { text: "a2" }))).toBe("a2");
+      const tFree = Date.now();
+      await a.close();
+      expect((await bInit).msg.result?.serverInfo?.name).toBe("fixture");
+      const echo = await bEcho;
+      expect(echo.msg.error).toBeUndefined();
+      expect(resultText(echo.msg)).toBe("b");
+      expect(Date.now() - tFree).toBeLessThan(3000);
+    },
+    20_000,
+  );
+
+  test(
+    "max_active_clients = 1: a waiting connection gets an error when no slot frees within request_timeout_ms",
+    async () => {
+      const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 1500 } });
+      await startDaemon(cfg.configPath);
+      const a = await RawClient.connect(cfg.sockets.l!);
+      await a.initialize();
+      const b = await RawClient.connect(cfg.sockets.l!);
+      const t0 = Date.now();
+      // (not `ping`: the mux may answer that one itself)
+      const r = await b.callTool("echo", { text: "b" }, "b-echo", 8000).catch((e: Error) => ({ closedWith: e.message }));
+      const elapsed = Date.now() - t0;
+      // an answer (an error) must come — a silent close is not enough
+      expect(r).toHaveProperty("error");
+      expect((r as any).error.code).toBeNumber();
+      expect(elapsed).toBeGreaterThanOrEqual(1000);
+      expect(elapsed).toBeLessThan(5000);
+      // a is unaffected
+      expect(resultText(await a.callTool("echo", { text: "still a" }))).toBe("still a");
+    },
+    20_000,
+  );
+});

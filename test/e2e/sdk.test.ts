@@ -1,0 +1,98 @@
+/**
+ * The official SDK Client, over StdioClientTransport running our proxy (`bun src/proxy/main.ts --socket <path>`),
+ * against a daemon whose server is @modelcontextprotocol/server-everything (run under bun).
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import path from "node:path";
+import { BUN, cleanup, PROXY, REPO, startDaemon, VERBOSE, writeConfig } from "./harness.ts";
+
+const EVERYTHING = path.join(REPO, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+
+const sdkClients: Array<{ client: Client; stderr: string[] }> = [];
+
+afterEach(async () => {
+  for (const { client } of sdkClients.splice(0)) await client.close().catch(() => {});
+  await cleanup();
+});
+afterAll(cleanup);
+
+async function startEverything() {
+  // server-everything under bun was checked to answer initialize/tools/call; its banner goes to stderr
+  const cfg = writeConfig(undefined, { everything: { cmd: BUN, args: [EVERYTHING], request_timeout_ms: 15_000 } });
+  const daemon = await startDaemon(cfg.configPath);
+  return { cfg, daemon };
+}
+
+async function sdkClient(socket: string, name: string): Promise<{ client: Client; stderr: string[] }> {
+  const transport = new StdioClientTransport({
+    command: BUN,
+    args: [PROXY, "--socket", socket],
+    cwd: REPO,
+    stderr: "pipe",
+    env: { ...(process.env as Record<string, string>) },
+  });
+  const stderr: string[] = [];
+  transport.stderr?.on("data", (b: Buffer) => {
+    stderr.push(b.toString());
+    if (VERBOSE) console.error(`[proxy ${name}] ${b.toString().trimEnd()}`);
+  });
+  const client = new Client({ name, version: "0.0.1" });
+  const entry = { client, stderr };
+  sdkClients.push(entry);
+  try {
+    await client.connect(transport, { timeout: 15_000 });
+  } catch (e) {
+    throw new Error(`SDK client ${name} failed to connect: ${String(e)}; proxy stderr:\n${stderr.join("")}`);
+  }
+  return entry;
+}
+
+const textOf = (r: any): string => r.content?.[0]?.text;
+
+describe("official SDK client through the proxy", () => {
+  test(
+    "tools/list and tools/call echo",
+    async () => {
+      const { cfg } = await startEverything();
+      const { client } = await sdkClient(cfg.sockets.everything!, "sdk-1");
+      expect(client.getServerVersion()?.name).toBeString();
+      const tools = await client.listTools(undefined, { timeout: 10_000 });
+      const names = tools.tools.map((t) => t.name);
+      expect(names).toContain("echo");
+      const r = await client.callTool({ name: "echo", arguments: { message: "hello mux" } }, undefined, { timeout: 10_000 });
+      expect(r.isError ?? false).toBe(false);
+      expect(textOf(r)).toBe("Echo: hello mux");
+    },
+    30_000,
+  );
+
+  test(
+    "two SDK clients at once share the daemon and each gets its own answers",
+    async () => {
+      const { cfg, daemon } = await startEverything();
+      const [one, two] = await Promise.all([
+        sdkClient(cfg.sockets.everything!, "sdk-A"),
+        sdkClient(cfg.sockets.everything!, "sdk-B"),
+      ]);
+      const opts = { timeout: 10_000 };
+      const [r1, r2, l1, l2, r1b, r2b] = await Promise.all([
+        one.client.callTool({ name: "echo", arguments: { message: "from A" } }, undefined, opts),
+        two.client.callTool({ name: "echo", arguments: { message: "from B" } }, undefined, opts),
+        one.client.listTools(undefined, opts),
+        two.client.listTools(undefined, opts),
+        one.client.callTool({ name: "echo", arguments: { message: "A again" } }, undefined, opts),
+        two.client.callTool({ name: "echo", arguments: { message: "B again" } }, undefined, opts),
+      ]);
+      expect(textOf(r1)).toBe("Echo: from A");
+      expect(textOf(r2)).toBe("Echo: from B");
+      expect(textOf(r1b)).toBe("Echo: A again");
+      expect(textOf(r2b)).toBe("Echo: B again");
+      expect(l1.tools.map((t) => t.name).sort()).toEqual(l2.tools.map((t) => t.name).sort());
+      // one child for both clients: server-everything prints its banner once per start
+      expect(daemon.countStderr(/Starting default \(STDIO\) server/)).toBeLessThanOrEqual(1);
+    },
+    30_000,
+  );
+});
