@@ -35,7 +35,12 @@ export async function loadConfig(configPath: string): Promise<LoadedConfig> {
 /** Async only because it imports the schema (arktype) on first use; it touches no files. */
 export async function parseConfigText(text: string, file: string, format: "toml" | "json"): Promise<LoadedConfig> {
   file = path.resolve(file);
-  const raw = parseSyntax(text, file, format);
+  return validateConfig(parseSyntax(text, file, format), file);
+}
+
+/** Validates an already-parsed config object (what a TOML or JSON file holds); `file` anchors relative paths. */
+export async function validateConfig(raw: unknown, file: string): Promise<LoadedConfig> {
+  file = path.resolve(file);
   const { ConfigSchema, ServerName, SchemaErrors } = await import("./schema.ts");
   const out = ConfigSchema(raw);
   if (out instanceof SchemaErrors) throw fromArkErrors(file, out);
