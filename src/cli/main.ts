@@ -11,6 +11,7 @@ const subCommands = {
   proxy: () => import("./commands/proxy.ts").then((m) => m.default),
   "daemon-status": () => import("./commands/daemon-status.ts").then((m) => m.default),
   health: () => import("./commands/health.ts").then((m) => m.default),
+  check: () => import("./commands/check.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -21,6 +21,11 @@ export async function cliErrors(body: () => Promise<number>): Promise<number> {
     return await body();
   } catch (e) {
     const known = ["ConfigError", "SocketPathError", "NoDaemonError", "HealthError", "UsageError"];
+    if (e instanceof Error && e.name === "CheckFailed") {
+      // The check child already phrased it for a person (it starts with "rmcp-mux: ").
+      process.stderr.write(`${e.message}\n`);
+      return (e as Error & { exitCode: number }).exitCode;
+    }
     if (e instanceof Error && known.includes(e.name)) {
       process.stderr.write(`rmcp-mux: ${e.message}\n`);
       return e.name === "UsageError" || e.name === "ConfigError" ? 2 : 1;

@@ -20,9 +20,9 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
       return printStatus({ socket: args["status-socket"], config: args.config, json: args.json });
     }
     if (args["restart-service"]) return restartService(args, args["restart-service"]);
-    const { loadConfig, selectServers } = await import("../../config/load.ts");
-    const cfg = await loadConfig(args.config as string);
-    const servers = selectServers(cfg.servers, args.only, args.except, cfg.file);
+    const { checkedConfig } = await import("../checked-config.ts");
+    const cfg = await checkedConfig(args);
+    const servers = cfg.servers;
     const daemon = await startDaemon(servers, { statusSocket: args["status-socket"] ?? cfg.statusSocket, handleSignals: true }).catch(
       (e: unknown) => {
         if (!(e instanceof AggregateError)) throw e;

@@ -1,0 +1,33 @@
+/**
+ * `rmcp-mux check --config PATH`: validate a config and print what would run.
+ * With --json it prints the resolved config; the daemon runs this in a child process so that
+ * arktype (~120 ms and ~46 MB to load) never stays resident in the long-lived daemon.
+ */
+import { defineCommand } from "citty";
+import { cliErrors } from "../resolve.ts";
+
+export default defineCommand({
+  meta: { name: "check", description: "Validate a mux.toml and show the servers it would run" },
+  args: {
+    config: { type: "string", required: true, description: "Path to mux.toml (or .json)", valueHint: "PATH" },
+    only: { type: "string", description: "Only these servers (comma-separated)", valueHint: "a,b" },
+    except: { type: "string", description: "All servers except these (comma-separated)", valueHint: "c" },
+    json: { type: "boolean", description: "Print the resolved config as JSON (env values included: keep it private)" },
+  },
+  async run({ args }) {
+    process.exitCode = await cliErrors(async () => {
+      const { loadConfig, selectServers } = await import("../../config/load.ts");
+      const cfg = await loadConfig(args.config);
+      const servers = selectServers(cfg.servers, args.only, args.except, cfg.file);
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ ...cfg, servers })}\n`);
+        return 0;
+      }
+      process.stdout.write(`ok: ${cfg.file}: ${servers.length} server(s), control socket ${cfg.statusSocket}\n`);
+      for (const s of servers) {
+        process.stdout.write(`  ${s.name.padEnd(16)} ${s.socket}  ←  ${[s.cmd, ...s.args].join(" ")}${s.lazy_start ? "  (lazy)" : ""}\n`);
+      }
+      return 0;
+    });
+  },
+});
