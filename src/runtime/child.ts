@@ -7,6 +7,7 @@
  */
 import type { Subprocess } from "bun";
 import { LineDecoder } from "../router/framing.ts";
+import { killGroup } from "./leftovers.ts";
 import type { Logger } from "./log.ts";
 
 export interface ChildSpec {
@@ -50,6 +51,10 @@ export class Child {
         stdin: "pipe",
         stdout: "pipe",
         stderr: "pipe",
+        // Its own process group: a server started through npx or a shell script has grandchildren,
+        // and stopping the group stops them too. It also keeps a terminal's Ctrl+C for the daemon,
+        // which then stops its children in order.
+        detached: true,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -65,6 +70,8 @@ export class Child {
     void this.pumpStderr();
     this.exitedPromise = this.proc.exited.then((code) => {
       this.exited = true;
+      // Grandchildren that outlived their parent would otherwise be orphans.
+      killGroup(this.pid, "SIGTERM");
       const sig = this.proc.signalCode;
       this.events.onExit(sig ? `killed by ${sig}` : `exit code ${code}`);
       return code;
@@ -122,16 +129,16 @@ export class Child {
       // already closed
     }
     if (await this.waitExit(graceMs)) return;
-    this.proc.kill("SIGTERM");
+    killGroup(this.pid, "SIGTERM");
     if (await this.waitExit(graceMs)) return;
     this.log("warn", `pid ${this.pid} ignored SIGTERM for ${graceMs} ms; sending SIGKILL`);
-    this.proc.kill("SIGKILL");
+    killGroup(this.pid, "SIGKILL");
     await this.exitedPromise;
   }
 
   /** Kill at once (used when the daemon itself must go now). */
   kill(): void {
-    if (!this.exited) this.proc.kill("SIGKILL");
+    if (!this.exited) killGroup(this.pid, "SIGKILL");
   }
 
   private async waitExit(ms: number): Promise<boolean> {

@@ -14,6 +14,7 @@ import { VERSION } from "../version.ts";
 import { Backoff } from "./backoff.ts";
 import { Child, SpawnError } from "./child.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { prepareSocketPath, removeSocketFile } from "./socket-path.ts";
@@ -102,6 +103,8 @@ export class MuxServer {
   async start(): Promise<void> {
     const path = this.config.socket;
     await prepareSocketPath(path);
+    const leftover = reapLeftover(path);
+    if (leftover !== null) this.log("warn", `killed pid ${leftover}, left running by a daemon that died`);
     // The socket is born 0600: no window in which another user could connect.
     const umask = process.umask(0o177);
     try {
@@ -181,6 +184,7 @@ export class MuxServer {
     }
     this.child = child;
     this.childStartedAt = Date.now();
+    writeRecord(c.socket, child.pid);
     this.reason = null;
     this.heartbeat?.reset();
     this.log("info", `started pid ${child.pid}: ${[c.cmd, ...c.args].join(" ")}`);
@@ -192,7 +196,13 @@ export class MuxServer {
     if (this.child !== child) return;
     this.child = null;
     if (this.stopping) return this.router.backendExited("the daemon is shutting down", false);
-    if (this.held) return; // stopped by an operator: the router already knows
+    if (this.held) {
+      // Stopped by an operator: the router already refuses new requests, but what the process held
+      // will never be answered now — fail it at once (as for any exit), then stay stopped.
+      this.router.backendExited("stopped by an operator", false);
+      this.router.backendStopped();
+      return;
+    }
     if (this.replacing !== null) {
       const why = this.replacing;
       this.replacing = null;
@@ -290,6 +300,7 @@ export class MuxServer {
     this.router.dispose();
     this.listener?.stop(true);
     removeSocketFile(this.config.socket);
+    removeRecord(this.config.socket);
     this.statusFile?.dispose();
     this.log("info", "stopped");
   }

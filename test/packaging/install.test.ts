@@ -1,0 +1,96 @@
+// Packaging: install.sh builds and installs both binaries; .ci/run runs the README's test command.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const INSTALL_SH = join(ROOT, "install.sh");
+const CI_RUN = join(ROOT, ".ci", "run");
+const BINARIES = ["rmcp-mux", "rmcp-mux-proxy"] as const;
+
+// The binaries are compiled from these; until both exist there is nothing to install.
+const ENTRY_POINTS = ["src/cli/main.ts", "src/proxy/main.ts"];
+const missingEntry = ENTRY_POINTS.filter((p) => !existsSync(join(ROOT, p)));
+
+function run(cmd: string[], env: Record<string, string | undefined> = process.env, timeoutMs = 50_000) {
+  const r = Bun.spawnSync(cmd, { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+describe("install.sh", () => {
+  test("is valid POSIX sh (sh -n, and dash -n when dash is installed)", () => {
+    const sh = run(["sh", "-n", INSTALL_SH]);
+    expect(sh.out).toBe("");
+    expect(sh.code).toBe(0);
+    if (Bun.which("dash")) {
+      const dash = run(["dash", "-n", INSTALL_SH]);
+      expect(dash.out).toBe("");
+      expect(dash.code).toBe(0);
+    }
+  });
+
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  // Compiling two ~100 MB executables dominates (about 1 s each here; more on a small CI box).
+  test.skipIf(missingEntry.length > 0)(
+    `installs rmcp-mux and rmcp-mux-proxy into INSTALL_DIR${
+      missingEntry.length > 0 ? ` (skipped: entry point ${missingEntry.join(", ")} not written yet)` : ""
+    }`,
+    () => {
+      const installDir = mkdtempSync(join(tmpdir(), "rmcp-mux-install-"));
+      dirs.push(installDir);
+      const env = { ...process.env, INSTALL_DIR: installDir, CI: "true" };
+
+      const first = run(["sh", INSTALL_SH], env);
+      if (first.code !== 0) console.error(first.out);
+      expect(first.code).toBe(0);
+      expect(first.out).toContain(`installed ${installDir}/rmcp-mux`);
+      // The temp folder is not on PATH, so the script must say how to add it.
+      expect(first.out).toContain(`export PATH="${installDir}:$PATH"`);
+
+      for (const name of BINARIES) {
+        const file = join(installDir, name);
+        expect(existsSync(file)).toBe(true);
+        expect(statSync(file).mode & 0o111).toBe(0o111);
+        const help = run([file, "--help"], { ...process.env, NO_COLOR: "1" }, 10_000);
+        if (help.code !== 0) console.error(`${name} --help:\n${help.out}`);
+        expect(help.code).toBe(0);
+      }
+
+      // Idempotent: a second run replaces the binaries and succeeds again.
+      const second = run(["sh", INSTALL_SH], env);
+      if (second.code !== 0) console.error(second.out);
+      expect(second.code).toBe(0);
+      for (const name of BINARIES) expect(existsSync(join(installDir, name))).toBe(true);
+    },
+    60_000,
+  );
+});
+
+describe(".ci/run", () => {
+  const text = existsSync(CI_RUN) ? readFileSync(CI_RUN, "utf8") : "";
+  const commands = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+
+  test("exists, is a bash script with set -euo pipefail", () => {
+    expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+    expect(commands).toContain("set -euo pipefail");
+    expect(run(["bash", "-n", CI_RUN]).code).toBe(0);
+  });
+
+  test("runs the README's test command, `bun test`, as its last command", () => {
+    expect(commands).toContain("bun test");
+    expect(commands.at(-1)).toBe("bun test");
+    expect(commands).toContain("bun install --frozen-lockfile");
+  });
+
+  test.skipIf(!existsSync(join(ROOT, "README.md")))("the README documents the same command", () => {
+    expect(readFileSync(join(ROOT, "README.md"), "utf8")).toContain("bun test");
+  });
+});
