@@ -16,7 +16,6 @@ import {
   INVALID_PARAMS,
   INVALID_REQUEST,
   isValidId,
-  METHOD_NOT_FOUND,
   notificationLine,
   NULL_ID,
   PARSE_ERROR,
@@ -28,8 +27,9 @@ import {
 import { Batch } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
 import { emptySpans, methodOf, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
-import { relatedTaskId, TaskOwners } from "./tasks.ts";
+import { TaskOwners } from "./tasks.ts";
 import { realClock, type BackendState, type Clock, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
 
 const enum Phase {
@@ -89,20 +89,6 @@ interface Pending {
   onDone?: (ok: boolean, line: string) => void;
 }
 
-/** A backend→client request in flight: `muxId` is what the client saw. */
-interface ServerRequest {
-  cid: number;
-  backendRawId: string;
-  backendKey: string;
-  merge?: RootsMerge;
-}
-
-interface RootsMerge {
-  backendRawId: string;
-  waiting: Set<number>;
-  roots: Map<string, unknown>;
-}
-
 const WAIT_LINES_MAX = 1024;
 
 /** Answers that need more than an id swap. */
@@ -117,13 +103,9 @@ export class Router {
   private readonly clients = new Map<number, Client>();
   private readonly pending = new Map<number, Pending>();
   private readonly progress = new Map<number, { cid: number; token: unknown; bid: number }>();
-  private readonly serverRequests = new Map<number, ServerRequest>();
-  private readonly serverRequestByBackend = new Map<string, number>();
   private readonly subscriptions = new Subscriptions();
   private readonly levels = new LogLevels();
   private readonly tasks = new TaskOwners();
-  /** elicitationId → the client that was shown that elicitation. */
-  private readonly elicitations = new Map<string, number>();
   /** How many clients have open batches: the common case skips the batch check entirely. */
   private batchClients = 0;
   private readonly spans: Spans = emptySpans();
@@ -133,17 +115,32 @@ export class Router {
   private serverCaps: Record<string, unknown> = {};
   private nextBackendId = 1;
   private nextToken = 1;
-  private nextServerRequestId = 1;
   private activeCount = 0;
   private timer: unknown = null;
   private handshakes = 0;
   private readonly counters = { served: 0, timeouts: 0, cancelled: 0 };
+
+  private readonly serverRequests: ServerRequests;
 
   constructor(
     private readonly host: RouterHost,
     private readonly opts: RouterOptions,
   ) {
     this.clock = opts.clock ?? realClock;
+    this.serverRequests = new ServerRequests({
+      toClient: (cid, line) => this.emit(cid, line),
+      toBackend: (line) => this.host.toBackend(line),
+      backendReady: () => this.state === "ready",
+      candidates: (cap) => {
+        const out: Candidate[] = [];
+        for (const c of this.clients.values()) if (c.phase === Phase.Ready && c.caps[cap]) out.push({ id: c.id, busy: c.inflight.size > 0 });
+        return out;
+      },
+      taskOwner: (taskId, cap) => {
+        const owner = this.clients.get(this.tasks.ownerOf(taskId) ?? -1);
+        return owner !== undefined && owner.caps[cap] ? owner.id : undefined;
+      },
+    });
   }
 
   // ───────────────────────────── clients ─────────────────────────────
@@ -226,14 +223,8 @@ export class Router {
     this.levels.remove(cid);
     if (canTell) this.pushLevel();
     this.tasks.removeClient(cid);
-    for (const [id, owner] of this.elicitations) if (owner === cid) this.elicitations.delete(id);
     if (c.batches.length > 0) this.batchClients--;
-    for (const [muxId, sr] of this.serverRequests) {
-      if (sr.cid !== cid) continue;
-      this.serverRequests.delete(muxId);
-      if (sr.merge) this.mergeDone(sr.merge, muxId);
-      else this.failServerRequest(sr, "the client it was sent to disconnected", "client_disconnected");
-    }
+    this.serverRequests.clientGone(cid);
     if (c.active) {
       this.activeCount--;
       this.promoteWaiting();
@@ -328,7 +319,10 @@ export class Router {
       return this.clientRequest(c, method, msg, line, this.clock.now() + this.opts.requestTimeoutMs);
     }
     if (method === undefined && hasId && ("result" in msg || "error" in msg)) {
-      return this.clientResponse(c, msg, line);
+      if (!this.serverRequests.answer(c.id, msg, line)) {
+        this.host.log("debug", `client ${c.id} answered a request it was never sent (id ${JSON.stringify(msg.id)}), dropped`);
+      }
+      return;
     }
     return this.invalid(c.id, hasId && isValidId(msg.id) ? JSON.stringify(msg.id) : NULL_ID, "not a request, notification or response");
   }
@@ -570,12 +564,7 @@ export class Router {
         errorLine(p.rawId, INTERNAL_ERROR, `Backend exited before answering (${reason})`, "backend_exited"),
       );
     }
-    for (const [muxId, sr] of this.serverRequests) {
-      // The process that asked is gone; tell the client to stop working on it.
-      this.emit(sr.cid, notificationLine("notifications/cancelled", { requestId: muxId, reason: "backend exited" }));
-    }
-    this.serverRequests.clear();
-    this.serverRequestByBackend.clear();
+    this.serverRequests.backendGone();
     this.setState(willRestart ? "down" : "failed");
     if (!willRestart) this.failAll(reason, "backend_failed");
   }
@@ -623,7 +612,7 @@ export class Router {
     if (s.methodStart >= 0) {
       const method = methodOf(line, s);
       if (method === undefined) return this.host.log("warn", "backend message with a non-string method, skipped");
-      if (s.idStart >= 0) return this.serverRequest(method, line, s);
+      if (s.idStart >= 0) return this.serverRequests.route(method, line, s.idStart, s.idEnd);
       return this.serverNotification(method, line);
     }
     if (s.idStart < 0) return this.host.log("warn", `backend message without id or method, skipped: ${line.slice(0, 200)}`);
@@ -739,17 +728,9 @@ export class Router {
         return this.emit(entry.cid, JSON.stringify(msg));
       }
       case "notifications/cancelled": {
-        const msg = JSON.parse(line) as { params?: { requestId?: unknown; reason?: unknown } };
-        const rid = msg.params?.requestId;
-        if (!isValidId(rid)) return;
-        const muxId = this.serverRequestByBackend.get(idKey(rid));
-        if (muxId === undefined) return;
-        const sr = this.serverRequests.get(muxId);
-        this.serverRequests.delete(muxId);
-        this.serverRequestByBackend.delete(idKey(rid));
-        if (sr === undefined) return;
-        const params = msg.params?.reason === undefined ? { requestId: muxId } : { requestId: muxId, reason: msg.params.reason };
-        return this.emit(sr.cid, notificationLine("notifications/cancelled", params));
+        const params = (JSON.parse(line) as { params?: { requestId?: unknown; reason?: unknown } }).params;
+        if (isValidId(params?.requestId)) this.serverRequests.cancelled(params.requestId, params.reason);
+        return;
       }
       case "notifications/message": {
         const rank = levelRank((JSON.parse(line) as { params?: { level?: unknown } }).params?.level);
@@ -766,11 +747,8 @@ export class Router {
       }
       case "notifications/elicitation/complete": {
         const id = (JSON.parse(line) as { params?: { elicitationId?: unknown } }).params?.elicitationId;
-        const owner = typeof id === "string" ? this.elicitations.get(id) : undefined;
-        if (owner !== undefined) {
-          this.elicitations.delete(id as string);
-          this.emit(owner, line);
-        }
+        const owner = typeof id === "string" ? this.serverRequests.takeElicitationOwner(id) : undefined;
+        if (owner !== undefined) this.emit(owner, line);
         return;
       }
       case "notifications/resources/updated": {
@@ -782,100 +760,6 @@ export class Router {
     }
     // list_changed and anything we do not know: every client that finished its handshake.
     for (const c of this.clients.values()) if (c.phase === Phase.Ready) this.emit(c.id, line);
-  }
-
-  private serverRequest(method: string, line: string, s: Spans): void {
-    const backendRawId = line.slice(s.idStart, s.idEnd);
-    if (method === "ping") return this.host.toBackend(resultLine(backendRawId, "{}"));
-    const cap: keyof Caps | undefined =
-      method === "roots/list" ? "roots" : method.startsWith("sampling/") ? "sampling" : method.startsWith("elicitation/") ? "elicitation" : undefined;
-    if (cap === undefined) {
-      return this.host.toBackend(
-        errorLine(backendRawId, METHOD_NOT_FOUND, `Method not found: the mux cannot route ${method} to a client`, "no_client_for_request"),
-      );
-    }
-    const params = (JSON.parse(line) as { params?: Record<string, unknown> }).params;
-    const taskId = relatedTaskId(params);
-    const owner = taskId === undefined ? undefined : this.clients.get(this.tasks.ownerOf(taskId) ?? -1);
-    if (owner !== undefined && owner.caps[cap]) {
-      this.sendServerRequest(owner, line, s, backendRawId, undefined, params);
-      return;
-    }
-    const candidates = [...this.clients.values()].filter((c) => c.phase === Phase.Ready && c.caps[cap]);
-    const busy = candidates.filter((c) => c.inflight.size > 0);
-    // Prefer the clients with calls in flight: the request most likely serves one of those calls.
-    const pick = busy.length > 0 ? busy : candidates;
-    if (pick.length === 1) {
-      this.sendServerRequest(pick[0] as Client, line, s, backendRawId, undefined, params);
-      return;
-    }
-    if (cap === "roots") {
-      if (pick.length === 0) return this.host.toBackend(resultLine(backendRawId, '{"roots":[]}'));
-      // Several clients could own the roots: ask each and answer with the union.
-      const merge: RootsMerge = { backendRawId, waiting: new Set(), roots: new Map() };
-      for (const c of pick) merge.waiting.add(this.sendServerRequest(c, line, s, backendRawId, merge));
-      return;
-    }
-    const why =
-      pick.length === 0
-        ? `no connected client declared the ${cap} capability`
-        : `${pick.length} clients could take it and the mux will not guess which`;
-    this.host.toBackend(
-      errorLine(backendRawId, INTERNAL_ERROR, `Cannot route ${method}: ${why}`, pick.length === 0 ? "no_client_for_request" : "ambiguous_client"),
-    );
-  }
-
-  private sendServerRequest(
-    c: Client,
-    line: string,
-    s: Spans,
-    backendRawId: string,
-    merge?: RootsMerge,
-    params?: Record<string, unknown>,
-  ): number {
-    const muxId = this.nextServerRequestId++;
-    const elicitationId = params?.elicitationId;
-    if (typeof elicitationId === "string") this.elicitations.set(elicitationId, c.id);
-    const backendKey = idKey(JSON.parse(backendRawId) as JsonId);
-    this.serverRequests.set(muxId, { cid: c.id, backendRawId, backendKey, merge });
-    if (merge === undefined) this.serverRequestByBackend.set(backendKey, muxId);
-    this.emit(c.id, splice(line, s.idStart, s.idEnd, String(muxId)));
-    return muxId;
-  }
-
-  private clientResponse(c: Client, msg: Record<string, unknown>, line: string): void {
-    const muxId = msg.id;
-    const sr = typeof muxId === "number" ? this.serverRequests.get(muxId) : undefined;
-    if (sr === undefined || sr.cid !== c.id) {
-      this.host.log("debug", `client ${c.id} answered a request it was never sent (id ${JSON.stringify(muxId)}), dropped`);
-      return;
-    }
-    this.serverRequests.delete(muxId as number);
-    if (sr.merge !== undefined) {
-      const roots = (msg.result as { roots?: unknown } | undefined)?.roots;
-      if (Array.isArray(roots)) {
-        for (const r of roots) {
-          const uri = (r as { uri?: unknown } | null)?.uri;
-          if (typeof uri === "string" && !sr.merge.roots.has(uri)) sr.merge.roots.set(uri, r);
-        }
-      }
-      return this.mergeDone(sr.merge, muxId as number);
-    }
-    this.serverRequestByBackend.delete(sr.backendKey);
-    if (this.state !== "ready") return;
-    scanTopLevel(line, this.spans);
-    this.host.toBackend(splice(line, this.spans.idStart, this.spans.idEnd, sr.backendRawId));
-  }
-
-  private mergeDone(merge: RootsMerge, muxId: number): void {
-    merge.waiting.delete(muxId);
-    if (merge.waiting.size > 0 || this.state !== "ready") return;
-    this.host.toBackend(resultLine(merge.backendRawId, JSON.stringify({ roots: [...merge.roots.values()] })));
-  }
-
-  private failServerRequest(sr: ServerRequest, why: string, reason: MuxErrorReason): void {
-    this.serverRequestByBackend.delete(sr.backendKey);
-    if (this.state === "ready") this.host.toBackend(errorLine(sr.backendRawId, INTERNAL_ERROR, `Request failed: ${why}`, reason));
   }
 
   // ───────────────────────────── time ─────────────────────────────

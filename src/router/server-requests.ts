@@ -1,0 +1,191 @@
+/**
+ * Requests from the backend to a client: `sampling/createMessage`, `elicitation/create`, `roots/list`.
+ *
+ * stdio carries no link between such a request and the call that caused it, so the target is chosen
+ * by the rule book and never guessed: the related task's owner; else the one capable client with
+ * calls in flight (else the one capable client); several → `roots/list` asks each and answers the
+ * union, the others get an error naming the ambiguity; none → `{"roots":[]}` or an error at once.
+ * Each forwarded request gets a mux id; only the client it was sent to can answer it.
+ */
+import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, resultLine, type JsonId, type MuxErrorReason } from "./jsonrpc.ts";
+import { emptySpans, scanTopLevel, splice } from "./scan.ts";
+import { relatedTaskId } from "./tasks.ts";
+
+export type Capability = "roots" | "sampling" | "elicitation";
+
+export interface Candidate {
+  id: number;
+  /** Has calls of its own in flight at the backend. */
+  busy: boolean;
+}
+
+/** What the router lends this module. */
+export interface ServerRequestPeer {
+  toClient(cid: number, line: string): void;
+  toBackend(line: string): void;
+  backendReady(): boolean;
+  /** Initialized clients that declared `cap`. */
+  candidates(cap: Capability): Candidate[];
+  /** The owner of `taskId`, when it declared `cap`. */
+  taskOwner(taskId: string, cap: Capability): number | undefined;
+}
+
+interface RootsMerge {
+  backendRawId: string;
+  waiting: Set<number>;
+  roots: Map<string, unknown>;
+}
+
+interface Open {
+  cid: number;
+  backendRawId: string;
+  backendKey: string;
+  merge?: RootsMerge;
+}
+
+export function capabilityOf(method: string): Capability | undefined {
+  if (method === "roots/list") return "roots";
+  if (method.startsWith("sampling/")) return "sampling";
+  if (method.startsWith("elicitation/")) return "elicitation";
+  return undefined;
+}
+
+export class ServerRequests {
+  private readonly open = new Map<number, Open>();
+  private readonly byBackend = new Map<string, number>();
+  /** elicitationId → the client that was shown that elicitation. */
+  private readonly elicitations = new Map<string, number>();
+  private readonly spans = emptySpans();
+  private nextId = 1;
+
+  constructor(private readonly peer: ServerRequestPeer) {}
+
+  /** A request from the backend; `idStart`/`idEnd` locate its id in `line`. */
+  route(method: string, line: string, idStart: number, idEnd: number): void {
+    const backendRawId = line.slice(idStart, idEnd);
+    if (method === "ping") return this.peer.toBackend(resultLine(backendRawId, "{}"));
+    const cap = capabilityOf(method);
+    if (cap === undefined) {
+      return this.peer.toBackend(
+        errorLine(backendRawId, METHOD_NOT_FOUND, `Method not found: the mux cannot route ${method} to a client`, "no_client_for_request"),
+      );
+    }
+    const params = (JSON.parse(line) as { params?: Record<string, unknown> }).params;
+    const send = (cid: number, merge?: RootsMerge) => this.send(cid, line, idStart, idEnd, backendRawId, params, merge);
+    const taskId = relatedTaskId(params);
+    const owner = taskId === undefined ? undefined : this.peer.taskOwner(taskId, cap);
+    if (owner !== undefined) return void send(owner);
+    const candidates = this.peer.candidates(cap);
+    const busy = candidates.filter((c) => c.busy);
+    // Prefer the clients with calls in flight: the request most likely serves one of those calls.
+    const pick = busy.length > 0 ? busy : candidates;
+    if (pick.length === 1) return void send((pick[0] as Candidate).id);
+    if (cap === "roots") {
+      if (pick.length === 0) return this.peer.toBackend(resultLine(backendRawId, '{"roots":[]}'));
+      // Several clients could own the roots: ask each and answer with the union.
+      const merge: RootsMerge = { backendRawId, waiting: new Set(), roots: new Map() };
+      for (const c of pick) merge.waiting.add(send(c.id, merge));
+      return;
+    }
+    const why =
+      pick.length === 0
+        ? `no connected client declared the ${cap} capability`
+        : `${pick.length} clients could take it and the mux will not guess which`;
+    this.peer.toBackend(
+      errorLine(backendRawId, INTERNAL_ERROR, `Cannot route ${method}: ${why}`, pick.length === 0 ? "no_client_for_request" : "ambiguous_client"),
+    );
+  }
+
+  private send(
+    cid: number,
+    line: string,
+    idStart: number,
+    idEnd: number,
+    backendRawId: string,
+    params: Record<string, unknown> | undefined,
+    merge?: RootsMerge,
+  ): number {
+    const muxId = this.nextId++;
+    const elicitationId = params?.elicitationId;
+    if (typeof elicitationId === "string") this.elicitations.set(elicitationId, cid);
+    const backendKey = idKey(JSON.parse(backendRawId) as JsonId);
+    this.open.set(muxId, { cid, backendRawId, backendKey, merge });
+    if (merge === undefined) this.byBackend.set(backendKey, muxId);
+    this.peer.toClient(cid, splice(line, idStart, idEnd, String(muxId)));
+    return muxId;
+  }
+
+  /** A client's answer to one of these; false when it answers nothing it was sent (then it is dropped). */
+  answer(cid: number, msg: Record<string, unknown>, line: string): boolean {
+    const muxId = msg.id;
+    const o = typeof muxId === "number" ? this.open.get(muxId) : undefined;
+    if (o === undefined || o.cid !== cid) return false;
+    this.open.delete(muxId as number);
+    if (o.merge !== undefined) {
+      const roots = (msg.result as { roots?: unknown } | undefined)?.roots;
+      if (Array.isArray(roots)) {
+        for (const r of roots) {
+          const uri = (r as { uri?: unknown } | null)?.uri;
+          if (typeof uri === "string" && !o.merge.roots.has(uri)) o.merge.roots.set(uri, r);
+        }
+      }
+      this.mergeDone(o.merge, muxId as number);
+      return true;
+    }
+    this.byBackend.delete(o.backendKey);
+    if (!this.peer.backendReady()) return true;
+    scanTopLevel(line, this.spans);
+    this.peer.toBackend(splice(line, this.spans.idStart, this.spans.idEnd, o.backendRawId));
+    return true;
+  }
+
+  /** The backend cancelled one of its requests: the client is told, with the id it saw. */
+  cancelled(requestId: JsonId, reason: unknown): void {
+    const muxId = this.byBackend.get(idKey(requestId));
+    if (muxId === undefined) return;
+    this.byBackend.delete(idKey(requestId));
+    const o = this.open.get(muxId);
+    this.open.delete(muxId);
+    if (o === undefined) return;
+    const params = reason === undefined ? { requestId: muxId } : { requestId: muxId, reason };
+    this.peer.toClient(o.cid, notificationLine("notifications/cancelled", params));
+  }
+
+  /** Who was shown elicitation `id` (once: the completion ends it). */
+  takeElicitationOwner(id: string): number | undefined {
+    const owner = this.elicitations.get(id);
+    this.elicitations.delete(id);
+    return owner;
+  }
+
+  /** A client left: what it was asked is failed at the backend, or dropped from a roots merge. */
+  clientGone(cid: number): void {
+    for (const [id, owner] of this.elicitations) if (owner === cid) this.elicitations.delete(id);
+    for (const [muxId, o] of this.open) {
+      if (o.cid !== cid) continue;
+      this.open.delete(muxId);
+      if (o.merge) this.mergeDone(o.merge, muxId);
+      else this.fail(o, "the client it was sent to disconnected", "client_disconnected");
+    }
+  }
+
+  /** The backend process is gone: its requests are void; clients stop working on them. */
+  backendGone(): void {
+    for (const [muxId, o] of this.open) {
+      this.peer.toClient(o.cid, notificationLine("notifications/cancelled", { requestId: muxId, reason: "backend exited" }));
+    }
+    this.open.clear();
+    this.byBackend.clear();
+  }
+
+  private mergeDone(merge: RootsMerge, muxId: number): void {
+    merge.waiting.delete(muxId);
+    if (merge.waiting.size > 0 || !this.peer.backendReady()) return;
+    this.peer.toBackend(resultLine(merge.backendRawId, JSON.stringify({ roots: [...merge.roots.values()] })));
+  }
+
+  private fail(o: Open, why: string, reason: MuxErrorReason): void {
+    this.byBackend.delete(o.backendKey);
+    if (this.peer.backendReady()) this.peer.toBackend(errorLine(o.backendRawId, INTERNAL_ERROR, `Request failed: ${why}`, reason));
+  }
+}
