@@ -131,6 +131,14 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
         }
         open.add(rawId);
         if (initLine === null && methodOf(line, spans) === "initialize") initLine = line;
+      } else if (spans.idStart < 0 && spans.methodStart >= 0 && methodOf(line, spans) === "notifications/cancelled") {
+        // A cancelled request gets no answer: stop waiting for it, or stdin's end would wait --drain-ms.
+        try {
+          const rid = (JSON.parse(line) as { params?: { requestId?: unknown } }).params?.requestId;
+          if (rid !== undefined) open.delete(JSON.stringify(rid));
+        } catch {
+          // the daemon answers malformed JSON itself
+        }
       }
       outbox?.push(line);
     },

@@ -3,8 +3,9 @@
  *
  * stdio carries no link between such a request and the call that caused it, so the target is chosen
  * by the rule book and never guessed: the related task's owner; else the one capable client with
- * calls in flight (else the one capable client); several → `roots/list` asks each and answers the
- * union, the others get an error naming the ambiguity; none → `{"roots":[]}` or an error at once.
+ * calls in flight; several → an error naming the ambiguity; none → an error at once. `roots/list`
+ * shows no user anything, so idle capable clients count too, several are each asked and the union
+ * is answered, and none gets `{"roots":[]}`.
  * Each forwarded request gets a mux id; only the client it was sent to can answer it.
  */
 import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, resultLine, type JsonId, type MuxErrorReason } from "./jsonrpc.ts";
@@ -77,8 +78,9 @@ export class ServerRequests {
     if (owner !== undefined) return void send(owner);
     const candidates = this.peer.candidates(cap);
     const busy = candidates.filter((c) => c.busy);
-    // Prefer the clients with calls in flight: the request most likely serves one of those calls.
-    const pick = busy.length > 0 ? busy : candidates;
+    // Only a client with calls in flight can have caused a sampling or elicitation request: an idle
+    // one would be shown another user's prompt. Roots are no prompt, so idle clients may be asked.
+    const pick = busy.length > 0 || cap !== "roots" ? busy : candidates;
     if (pick.length === 1) return void send((pick[0] as Candidate).id);
     if (cap === "roots") {
       if (pick.length === 0) return this.peer.toBackend(resultLine(backendRawId, '{"roots":[]}'));
@@ -88,9 +90,11 @@ export class ServerRequests {
       return;
     }
     const why =
-      pick.length === 0
-        ? `no connected client declared the ${cap} capability`
-        : `${pick.length} clients could take it and the mux will not guess which`;
+      pick.length > 0
+        ? `${pick.length} clients could take it and the mux will not guess which`
+        : candidates.length > 0
+          ? `no client that declared the ${cap} capability has a request in flight`
+          : `no connected client declared the ${cap} capability`;
     this.peer.toBackend(
       errorLine(backendRawId, INTERNAL_ERROR, `Cannot route ${method}: ${why}`, pick.length === 0 ? "no_client_for_request" : "ambiguous_client"),
     );

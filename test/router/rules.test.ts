@@ -97,9 +97,25 @@ describe("server → client requests", () => {
     expect(merged.result.roots.map((r: { uri: string }) => r.uri).sort()).toEqual(["file:///a", "file:///b", "file:///c"]);
   });
 
+  test("an idle client is never shown another client's sampling or elicitation request", () => {
+    const h = setup();
+    h.ready(1, { sampling: {}, elicitation: {} }); // capable, but nothing in flight
+    h.join(2); // the caller: declared neither
+    h.send(2, req(1, "tools/call", { name: "trigger-elicitation-request" }));
+    h.takeBackend();
+    h.backend(req(4, "elicitation/create", { message: "your password?" }));
+    h.backend(req(5, "sampling/createMessage", {}));
+    expect(h.takeClient(1)).toEqual([]);
+    const [e, s] = h.takeBackend();
+    expect(e.error.message).toContain("has a request in flight");
+    expect(s.error.data.reason).toBe("no_client_for_request");
+  });
+
   test("a target that disconnects fails the backend's request instead of leaving it waiting", () => {
     const h = setup();
     h.ready(1, { sampling: {} });
+    h.send(1, req(1, "tools/call", { name: "sample" }));
+    h.takeBackend();
     h.backend(req(7, "sampling/createMessage", {}));
     h.takeClient(1);
     h.router.clientClosed(1);
@@ -110,6 +126,8 @@ describe("server → client requests", () => {
   test("a backend cancellation of a server request reaches the client with the id it saw", () => {
     const h = setup();
     h.ready(1, { sampling: {} });
+    h.send(1, req(1, "tools/call", { name: "sample" }));
+    h.takeBackend();
     h.backend(req("q", "sampling/createMessage", {}));
     const [sr] = h.takeClient(1);
     h.backend(note("notifications/cancelled", { requestId: "q", reason: "late" }));
@@ -120,6 +138,8 @@ describe("server → client requests", () => {
     const h = setup();
     h.ready(1, { elicitation: {} });
     h.join(2);
+    h.send(1, req(1, "tools/call", { name: "ask" }));
+    h.takeBackend();
     h.backend(req(8, "elicitation/create", { mode: "url", elicitationId: "e1", url: "https://x", message: "m" }));
     h.takeClient(1);
     h.backend(note("notifications/elicitation/complete", { elicitationId: "e1" }));
