@@ -12,6 +12,7 @@ const subCommands = {
   "daemon-status": () => import("./commands/daemon-status.ts").then((m) => m.default),
   health: () => import("./commands/health.ts").then((m) => m.default),
   check: () => import("./commands/check.ts").then((m) => m.default),
+  dashboard: () => import("./commands/dashboard.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

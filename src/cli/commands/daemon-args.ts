@@ -7,4 +7,5 @@ export const daemonArgs = {
   "show-status": { type: "boolean", description: "Print the running daemon's status for this config and exit" },
   "restart-service": { type: "string", description: "Ask the running daemon to restart one server, then exit", valueHint: "NAME" },
   json: { type: "boolean", description: "With --show-status: print JSON" },
+  tui: { type: "boolean", description: "Start the daemon and show the live dashboard; quitting it stops that daemon" },
 } as const;

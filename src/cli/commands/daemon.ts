@@ -11,6 +11,7 @@ export interface DaemonArgs {
   "show-status"?: boolean;
   "restart-service"?: string;
   json?: boolean;
+  tui?: boolean;
 }
 
 export function runDaemonCommand(args: DaemonArgs): Promise<number> {
@@ -20,6 +21,11 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
       return printStatus({ socket: args["status-socket"], config: args.config, json: args.json });
     }
     if (args["restart-service"]) return restartService(args, args["restart-service"]);
+    if (args.tui) {
+      // The dashboard's renderer must not live in the routing process: the daemon becomes our child.
+      const { runOwnedDashboard } = await import("../../tui/owned.ts");
+      return runOwnedDashboard(args, await statusSocketOf({ socket: args["status-socket"], config: args.config }));
+    }
     const { checkedConfig } = await import("../checked-config.ts");
     const cfg = await checkedConfig(args);
     const servers = cfg.servers;
