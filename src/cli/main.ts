@@ -11,6 +11,9 @@ const subCommands = {
   proxy: () => import("./commands/proxy.ts").then((m) => m.default),
   "daemon-status": () => import("./commands/daemon-status.ts").then((m) => m.default),
   health: () => import("./commands/health.ts").then((m) => m.default),
+  scan: () => import("./commands/scan.ts").then((m) => m.default),
+  rewire: () => import("./commands/rewire.ts").then((m) => m.default),
+  wizard: () => import("./commands/wizard.ts").then((m) => m.default),
   check: () => import("./commands/check.ts").then((m) => m.default),
   dashboard: () => import("./commands/dashboard.ts").then((m) => m.default),
 };
