@@ -1,9 +1,8 @@
 /** Finding the daemon a command talks to: an explicit socket, or the one a config file names. */
 import { expandHome } from "../config/paths.ts";
+import { UsageError } from "../errors.ts";
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export { UsageError } from "../errors.ts";
 
 export async function statusSocketOf(args: { socket?: string; config?: string; "status-socket"?: string }): Promise<string> {
   const explicit = args.socket ?? args["status-socket"];

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { expandHome, homeDir } from "../config/paths.ts";
 import type { HostContext } from "./types.ts";
+import { UsageError } from "../errors.ts";
 
 export interface ContextOptions {
   home?: string | undefined;
@@ -12,7 +13,7 @@ export interface ContextOptions {
 
 export function hostContext(o: ContextOptions = {}): HostContext {
   const platform = o.platform ?? (process.platform === "darwin" ? "darwin" : "linux");
-  if (platform !== "darwin" && platform !== "linux") throw new Error(`--platform must be darwin or linux (was ${platform})`);
+  if (platform !== "darwin" && platform !== "linux") throw new UsageError(`--platform must be darwin or linux (was ${platform})`);
   return {
     home: o.home ? path.resolve(expandHome(o.home)) : homeDir(),
     platform,

@@ -471,19 +471,8 @@ export class Router {
   }
 
   private sendInitialize(): void {
-    const bid = this.nextBackendId++;
     this.setState("handshaking");
-    if (this.pending.size === 0) this.arm();
-    this.pending.set(bid, {
-      kind: Kind.Init,
-      cid: -1,
-      rawId: NULL_ID,
-      key: "",
-      deadline: this.clock.now() + this.opts.requestTimeoutMs,
-      token: 0,
-      flags: 0,
-    });
-    this.host.toBackend(requestLine(bid, "initialize", this.initParams));
+    this.internal("initialize", this.initParams, Kind.Init);
   }
 
   private backendInitialized(line: string, s: Spans): void {
@@ -863,11 +852,14 @@ export class Router {
   stats(): RouterStats {
     let queued = 0;
     for (const c of this.clients.values()) queued += c.queue.length + c.waitLines.length;
+    // Clients' requests only: the mux's own (heartbeat pings, the handshake, subscriptions) are not "pending requests".
+    let pending = 0;
+    for (const p of this.pending.values()) if (p.kind === Kind.Client) pending++;
     return {
       connected: this.clients.size,
       active: this.activeCount,
       waiting: this.clients.size - this.activeCount,
-      pending: this.pending.size,
+      pending,
       queued,
       served: this.counters.served,
       timeouts: this.counters.timeouts,

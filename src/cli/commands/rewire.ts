@@ -53,12 +53,7 @@ export default defineCommand({
     process.exitCode = await cliErrors(async () => {
       const host = args.host ? hostById(args.host) : undefined;
       if (!host) throw new UsageError(`--host must be one of ${HOSTS.map((h) => h.id).join(", ")}${args.host ? ` (was "${args.host}")` : ""}`);
-      let ctx: HostContext;
-      try {
-        ctx = hostContext(args);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const ctx: HostContext = hostContext(args);
       const files = hostFiles(host, ctx, args.path);
       if (args.restore) return restore(files, ctx.home);
       const { readManifest, rewireFile } = await import("../../hosts/apply.ts");

@@ -20,12 +20,7 @@ export default defineCommand({
   },
   async run({ args }) {
     process.exitCode = await cliErrors(async () => {
-      let ctx: HostContext;
-      try {
-        ctx = hostContext(args);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const ctx: HostContext = hostContext(args);
       const results = await discover(ctx);
       const manifest = args.manifest ? path.resolve(expandHome(args.manifest)) : undefined;
       const existing = manifest ? await readManifest(manifest) : undefined;

@@ -169,12 +169,7 @@ export default defineCommand({
   },
   async run({ args }) {
     process.exitCode = await cliErrors(async () => {
-      let ctx: HostContext;
-      try {
-        ctx = hostContext(args);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const ctx: HostContext = hostContext(args);
       const io = args.yes ? { ask: async () => null, say: (t: string) => void process.stdout.write(`${t}\n`), close() {} } : terminalIo();
       try {
         return await runWizard(
