@@ -13,6 +13,8 @@
  *
  * Flags and why:
  *   --compile --minify --sourcemap=none    one self-contained file, no sidecar map
+ *   --bytecode --format=esm                precompiled bytecode: `rmcp-mux --help` starts in ~10 ms
+ *                                          instead of ~40 ms (measured here), the proxy in ~10 ms
  *   --no-compile-autoload-dotenv           a stray .env in the daemon's cwd must not change its environment
  *   --no-compile-autoload-bunfig           same for a stray bunfig.toml
  *   --external @opentui/core-linux-x64-musl
@@ -187,6 +189,8 @@ async function compile(job: Job, version: string, commit: string): Promise<Resul
     "--compile",
     "--minify",
     "--sourcemap=none",
+    "--bytecode",
+    "--format=esm",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     ...job.externals.flatMap((e) => ["--external", e]),
