@@ -265,6 +265,8 @@ export class MuxServer {
     if (this.stopping) return;
     this.held = true;
     this.cancelRestartTimer();
+    // A ping still in flight must not count against the stopped process (and restart it).
+    this.heartbeat?.reset();
     this.reason = "stopped by an operator";
     this.router.backendStopped();
     const child = this.child;
