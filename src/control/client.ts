@@ -23,14 +23,21 @@ export async function connectControl(
   socket: string,
   onEvent: (e: ControlEvent) => void = () => {},
 ): Promise<ControlConnection> {
-  const waiting: Array<(a: ControlAnswer) => void> = [];
+  // The daemon answers concurrently (a restart takes longer than a status), so answers are matched by id.
+  const waiting = new Map<string | number, (a: ControlAnswer) => void>();
+  let nextId = 1;
   let closedResolve!: () => void;
   const closed = new Promise<void>((r) => (closedResolve = r));
   const decoder = new LineDecoder(64 * 1024 * 1024, {
     onLine(line) {
       const msg = JSON.parse(line) as ControlAnswer | ControlEvent;
-      if ("event" in msg) onEvent(msg);
-      else waiting.shift()?.(msg);
+      if ("event" in msg) return onEvent(msg);
+      // An answer without an id (the request could not be read) belongs to the oldest request.
+      const key = msg.id ?? waiting.keys().next().value;
+      if (key === undefined) return;
+      const resolve = waiting.get(key);
+      waiting.delete(key);
+      resolve?.(msg);
     },
     onOversize() {},
   });
@@ -41,7 +48,8 @@ export async function connectControl(
       socket: {
         data: (_s, chunk) => decoder.push(chunk),
         close: () => {
-          for (const w of waiting.splice(0)) w({ ok: false, error: "the daemon closed the control connection" });
+          for (const w of waiting.values()) w({ ok: false, error: "the daemon closed the control connection" });
+          waiting.clear();
           closedResolve();
         },
         error: () => {},
@@ -52,10 +60,11 @@ export async function connectControl(
   }
   return {
     request(req) {
+      const id = req.id ?? `c${nextId++}`;
       return new Promise((resolve) => {
-        waiting.push(resolve);
+        waiting.set(id, resolve);
         // Control requests are tiny; the kernel takes them whole.
-        conn.write(`${JSON.stringify(req)}\n`);
+        conn.write(`${JSON.stringify({ ...req, id })}\n`);
       });
     },
     close: () => conn.end(),

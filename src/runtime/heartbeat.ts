@@ -36,11 +36,15 @@ export class Heartbeat {
     this.inFlight = 0;
   }
 
-  /** A new child: its predecessor's failures are not its own. */
+  /** A new child: its predecessor's failures are not its own, and it gets a full interval to start up. */
   reset(): void {
     this.failures = 0;
     this.latencyMs = null;
     this.inFlight = 0;
+    if (this.timer !== null) {
+      this.stop();
+      this.start();
+    }
   }
 
   private beat(): void {
@@ -59,7 +63,7 @@ export class Heartbeat {
       } else if (++this.failures >= this.o.maxFailures) {
         const n = this.failures;
         this.failures = 0;
-        this.onDead(`heartbeat: ${n} pings in a row got no answer within ${this.o.timeoutMs} ms`);
+        this.onDead(`heartbeat: ${n} ping${n === 1 ? "" : "s"} in a row got no answer within ${this.o.timeoutMs} ms`);
       }
       this.onResult();
     };

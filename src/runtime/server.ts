@@ -40,6 +40,8 @@ export class MuxServer {
   private stopping = false;
   /** Set while we end the child on purpose, so its exit is not counted as a failure. */
   private replacing: string | null = null;
+  /** Set while we end a child that stopped answering: its exit counts as a failed run (backoff, max_restarts). */
+  private unhealthy: string | null = null;
   /** An operator stopped the child; only `start()` brings it back. */
   private held = false;
   private restarts = 0;
@@ -60,7 +62,7 @@ export class MuxServer {
       wantBackend: () => {
         if (!this.held) this.spawnChild();
       },
-      restartBackend: (reason) => void this.restart(reason),
+      restartBackend: (reason) => void this.replaceUnhealthy(reason),
       log: this.log,
       stateChanged: () => this.changed(),
     };
@@ -79,7 +81,7 @@ export class MuxServer {
           (done) => this.router.pingBackend(done),
           (why) => {
             this.log("warn", why);
-            void this.restart(why);
+            void this.replaceUnhealthy(why);
           },
           () => this.changed(),
         )
@@ -211,8 +213,24 @@ export class MuxServer {
       this.spawnChild();
       return this.changed();
     }
+    if (this.unhealthy !== null) {
+      reason = this.unhealthy;
+      this.unhealthy = null;
+    }
     this.log("warn", `pid ${child.pid} ended: ${reason}`);
     this.afterRun(reason);
+  }
+
+  /**
+   * End a child that is alive but useless (heartbeat silence, an initialize that never came back).
+   * Unlike an operator's restart this is a failed run: it backs off and counts towards max_restarts,
+   * so a server that always hangs ends up `failed` instead of being replaced forever.
+   */
+  private async replaceUnhealthy(reason: string): Promise<void> {
+    const child = this.child;
+    if (child === null || this.stopping || this.held || this.replacing !== null || this.unhealthy !== null) return;
+    this.unhealthy = reason;
+    await child.stop(this.config.shutdown_grace_ms);
   }
 
   /** A run ended on its own (or never started): back off, or give up after max_restarts. */

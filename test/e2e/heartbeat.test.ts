@@ -211,7 +211,7 @@ describe("heartbeat", () => {
       const s = await serverStatus(ctl);
       return s.restarts >= 1 ? s : null;
     }, 10_000, "restart by the heartbeat");
-    expect(s.lastRestartReason).toBe("heartbeat: 1 pings in a row got no answer within 150 ms");
+    expect(s.lastRestartReason).toBe("heartbeat: 1 ping in a row got no answer within 150 ms");
     await waitFor(() => !pidAlive(pid1), 5000, "slow child replaced");
   });
 
@@ -248,5 +248,32 @@ describe("heartbeat", () => {
       await Bun.sleep(50); // polling interval of an observation window, not synchronisation
     }
     expect(readPids(pidfile)).toEqual([pid1]);
+  });
+});
+
+describe("a server that always hangs", () => {
+  test("heartbeat replacements back off and count towards max_restarts: it ends failed, not replaced forever", async () => {
+    const { ctl } = await boot({
+      args: [HANG],
+      env: { HANG_AFTER_PINGS: "0" },
+      heartbeat_interval_ms: 100,
+      heartbeat_timeout_ms: 150,
+      heartbeat_max_failures: 1,
+      max_restarts: 2,
+      restart_backoff_ms: 50,
+      stable_run_ms: 60_000,
+    });
+    const failed = await waitFor(
+      async () => {
+        const s = await serverStatus(ctl);
+        return s.state === "failed" ? s : null;
+      },
+      20_000,
+      "server failed after max_restarts",
+    );
+    expect(failed.reason).toContain("heartbeat");
+    expect(failed.reason).toContain("max_restarts=2");
+    expect(failed.restarts).toBe(2);
+    expect(failed.pid).toBeNull();
   });
 });

@@ -113,7 +113,7 @@ describe("Heartbeat", () => {
     const r = rig({ maxFailures: 1, timeoutMs: 20 });
     r.hb.start();
     advance(120);
-    expect(r.dead).toEqual(["heartbeat: 1 pings in a row got no answer within 20 ms"]);
+    expect(r.dead).toEqual(["heartbeat: 1 ping in a row got no answer within 20 ms"]);
   });
 
   test("an answer between failures resets the count", () => {
@@ -197,6 +197,21 @@ describe("Heartbeat", () => {
     expect(r.dead).toEqual([]);
     advance(20); // t=400: a new ping goes out at once (reset freed the slot)
     expect(r.pings).toHaveLength(4);
+  });
+
+  test("reset() gives a new child a full interval before its first ping", () => {
+    const r = rig({ intervalMs: 100 });
+    const at = clock();
+    r.hb.start();
+    at(190); // one ping at 100; the next is due at 200
+    expect(r.pings).toHaveLength(1);
+    r.pings[0]?.(true);
+    r.hb.reset(); // a new child starts at 190
+    at(250);
+    expect(r.pings).toHaveLength(1); // not at 200: the new child has had only 10 ms
+    at(290);
+    expect(r.pings).toHaveLength(2);
+    r.hb.stop();
   });
 
   test("stop(): no more pings, and a pending timeout does not count; start() resumes", () => {
