@@ -74,6 +74,13 @@ function plain(v: unknown): unknown {
   return v;
 }
 
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "a table";
+  return `a ${typeof v}, value hidden`;
+}
+
 function fromArkErrors(file: string, errors: ArkErrors): ConfigError {
   const inits = errors.map((e): ConfigErrorInit => {
     const p = e.path.map(String);
@@ -87,7 +94,9 @@ function fromArkErrors(file: string, errors: ArkErrors): ConfigError {
     if (e.code === "required")
       return { file, server, key, detail: `${parent || "top level"}: missing required key "${last}"` };
     // narrow() rejections carry their own `actual`; everything else gets the offending value itself.
-    const actual = e.code === "predicate" ? e.actual : describeValue(e.data);
+    // Env values are secrets (API keys): say what kind of value is wrong, never the value.
+    const secret = rest[0] === "env";
+    const actual = e.code === "predicate" ? e.actual : secret ? kindOf(e.data) : describeValue(e.data);
     return { file, server, key, expected: e.expected, actual };
   });
   const [first, ...more] = inits as [ConfigErrorInit, ...ConfigErrorInit[]];

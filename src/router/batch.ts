@@ -6,6 +6,8 @@ export class Batch {
   /** Raw id text of each request still waiting for its answer. */
   readonly open = new Set<string>();
   readonly answers: string[] = [];
+  /** Every item has been dispatched: only now may the array go out. */
+  sealed = false;
 
   /** Takes an answer if it belongs here; returns true when it did. */
   take(rawId: string, line: string): boolean {

@@ -26,7 +26,7 @@ import {
 } from "./jsonrpc.ts";
 import { Batch } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
-import { emptySpans, methodOf, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { emptySpans, methodOf, scanArray, scanTopLevel, splice, type Spans } from "./scan.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";
@@ -108,6 +108,8 @@ export class Router {
   private readonly tasks = new TaskOwners();
   /** How many clients have open batches: the common case skips the batch check entirely. */
   private batchClients = 0;
+  /** The batch whose items are being dispatched right now, if any. */
+  private batching: { cid: number; batch: Batch } | null = null;
   private readonly spans: Spans = emptySpans();
   private readonly clock: Clock;
   private initParams: Record<string, unknown> | null = null;
@@ -189,7 +191,7 @@ export class Router {
       this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
       return;
     }
-    if (Array.isArray(msg)) return this.clientBatch(c, msg);
+    if (Array.isArray(msg)) return this.clientBatch(c, msg, line);
     if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
     this.dispatch(c, msg as Record<string, unknown>, line);
   }
@@ -247,7 +249,11 @@ export class Router {
     for (let i = 0; i < c.batches.length; i++) {
       const b = c.batches[i] as Batch;
       if (!b.take(rawId, line)) continue;
-      if (b.complete) this.finishBatch(c, i);
+      if (b.complete && b.sealed) this.finishBatch(c, i);
+      return true;
+    }
+    if (this.batching !== null && this.batching.cid === c.id) {
+      this.batching.batch.answers.push(line);
       return true;
     }
     return false;
@@ -261,7 +267,7 @@ export class Router {
     if (reply !== undefined) this.host.toClient(c.id, reply);
   }
 
-  private clientBatch(c: Client, items: unknown[]): void {
+  private clientBatch(c: Client, items: unknown[], line: string): void {
     if (c.version !== "2025-03-26") {
       return this.emit(
         c.id,
@@ -269,27 +275,39 @@ export class Router {
       );
     }
     if (items.length === 0) return this.invalid(c.id, NULL_ID, "an empty batch");
+    // Each item travels as its own original text, so its id comes back digit for digit.
+    const spans = scanArray(line);
+    const texts = items.map((item, k) => {
+      const span = spans?.[k];
+      return span !== undefined ? line.slice(span[0], span[1]) : JSON.stringify(item);
+    });
     const batch = new Batch();
     if (c.batches.length === 0) this.batchClients++;
     c.batches.push(batch);
-    for (const item of items) {
+    items.forEach((item, k) => {
       const m = item as Record<string, unknown> | null;
-      if (typeof m === "object" && m !== null && typeof m.method === "string" && isValidId(m.id)) {
-        if (m.method === "initialize") {
-          batch.answers.push(errorLine(JSON.stringify(m.id), INVALID_REQUEST, "Invalid Request: initialize cannot be batched", "invalid_request"));
-          continue;
+      if (typeof m === "object" && m !== null && typeof m.method === "string" && isValidId(m.id) && m.method !== "initialize") {
+        batch.open.add(this.rawIdOf(texts[k] as string));
+      }
+    });
+    // Answers the mux makes while the items are dispatched (errors, local answers) belong in the array too.
+    this.batching = { cid: c.id, batch };
+    try {
+      items.forEach((item, k) => {
+        const m = item as Record<string, unknown> | null;
+        if (typeof m !== "object" || m === null || Array.isArray(m)) {
+          batch.answers.push(errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: a batch item must be an object", "invalid_request"));
+        } else if (m.method === "initialize") {
+          const rawId = isValidId(m.id) ? this.rawIdOf(texts[k] as string) : NULL_ID;
+          batch.answers.push(errorLine(rawId, INVALID_REQUEST, "Invalid Request: initialize cannot be batched", "invalid_request"));
+        } else {
+          this.dispatch(c, m, texts[k] as string);
         }
-        batch.open.add(JSON.stringify(m.id));
-      }
+      });
+    } finally {
+      this.batching = null;
     }
-    for (const item of items) {
-      const m = item as Record<string, unknown> | null;
-      if (typeof m !== "object" || m === null || Array.isArray(m)) {
-        batch.answers.push(errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: a batch item must be an object", "invalid_request"));
-      } else if (m.method !== "initialize") {
-        this.dispatch(c, m, JSON.stringify(m));
-      }
-    }
+    batch.sealed = true;
     const i = c.batches.indexOf(batch);
     if (i >= 0 && batch.complete) this.finishBatch(c, i);
   }
@@ -583,7 +601,7 @@ export class Router {
       }
       const q = c.queue;
       c.queue = [];
-      for (const item of q) this.emit(c.id, this.unavailable(JSON.stringify(item.msg.id), why));
+      for (const item of q) this.emit(c.id, this.unavailable(this.rawIdOf(item.line), why));
     }
   }
 
@@ -592,7 +610,16 @@ export class Router {
     return errorLine(rawId, INTERNAL_ERROR, `Backend unavailable (${this.state}${detail})`, why);
   }
 
+  /** One line from the backend. Whatever it holds, it never throws: a bad line is logged and skipped. */
   backendLine(line: string): void {
+    try {
+      this.routeBackendLine(line);
+    } catch (e) {
+      this.host.log("warn", `backend message could not be routed (${(e as Error).message}), skipped: ${line.slice(0, 200)}`);
+    }
+  }
+
+  private routeBackendLine(line: string): void {
     const s = this.spans;
     if (!scanTopLevel(line, s)) {
       this.host.log("warn", `backend wrote a line that is not a JSON-RPC message, skipped: ${line.slice(0, 200)}`);
@@ -638,11 +665,16 @@ export class Router {
   /** Answers that carry tasks: record the owner, or show a client only its own tasks. */
   private rewriteResult(p: Pending, line: string, s: Spans): string {
     const result = line.slice(s.resultStart, s.resultEnd);
-    if (p.flags === Flag.CreatesTask) {
-      this.tasks.recordFromResult(result, p.cid);
-      return splice(line, s.idStart, s.idEnd, p.rawId);
+    try {
+      if (p.flags === Flag.CreatesTask) {
+        this.tasks.recordFromResult(result, p.cid);
+        return splice(line, s.idStart, s.idEnd, p.rawId);
+      }
+      return resultLine(p.rawId, this.tasks.filterList(result, p.cid));
+    } catch {
+      // Unreadable: forwarding it could hand this client another client's tasks.
+      return errorLine(p.rawId, INTERNAL_ERROR, "The backend's answer was not valid JSON", "invalid_request");
     }
-    return resultLine(p.rawId, this.tasks.filterList(result, p.cid));
   }
 
   /** A mux-owned request (its answer is not for any client). */
@@ -790,7 +822,7 @@ export class Router {
       while (c.queue.length > 0 && (c.queue[0] as Queued).deadline <= now) {
         const q = c.queue.shift() as Queued;
         this.counters.timeouts++;
-        this.emit(c.id, this.timeoutError(JSON.stringify(q.msg.id)));
+        this.emit(c.id, this.timeoutError(this.rawIdOf(q.line)));
       }
       if (c.queue.length > 0) next = Math.min(next, (c.queue[0] as Queued).deadline);
     }
@@ -841,6 +873,13 @@ export class Router {
     c.waitLines = [];
     this.host.closeClient(c.id, "no client slot freed in time");
     this.clientClosed(c.id);
+  }
+
+  /** True while a client is owed an answer (for closing a half-closed connection only when it has them all). */
+  clientBusy(cid: number): boolean {
+    const c = this.clients.get(cid);
+    if (c === undefined) return false;
+    return !c.active || c.inflight.size > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || c.batches.length > 0;
   }
 
   /** Ends every timer: the router is being discarded. */

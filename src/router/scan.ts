@@ -104,33 +104,62 @@ export function scanTopLevel(s: string, out: Spans): boolean {
     if (s.charCodeAt(i) !== 34) return false;
     const keyEnd = stringEnd(s, i);
     if (keyEnd === -1) return false;
-    const keyLen = keyEnd - i - 2;
-    const k1 = s.charCodeAt(i + 1);
+    let keyLen = keyEnd - i - 2;
+    let k1 = s.charCodeAt(i + 1);
+    let keyAt = keyEnd;
+    let keyText = s;
+    const bs = s.indexOf("\\", i + 1);
+    if (bs !== -1 && bs < keyEnd) {
+      // A key spelled with escapes ("i\u0064" is "id" to JSON.parse): compare its decoded form.
+      keyText = JSON.stringify(JSON.parse(s.slice(i, keyEnd)) as string);
+      keyLen = keyText.length - 2;
+      k1 = keyText.charCodeAt(1);
+      keyAt = keyText.length;
+    }
     i = skipWs(s, keyEnd);
     if (s.charCodeAt(i) !== 58) return false;
     i = skipWs(s, i + 1);
     const vEnd = valueEnd(s, i);
     if (vEnd === -1) return false;
     // Compare keys by length and first letter before slicing: the common case allocates nothing.
-    if (keyLen === 2 && k1 === 105 && s.startsWith('"id"', keyEnd - 4)) {
+    if (keyLen === 2 && k1 === 105 && keyText.startsWith('"id"', keyAt - 4)) {
       out.idStart = i;
       out.idEnd = vEnd;
-    } else if (keyLen === 6 && k1 === 109 && s.startsWith('"method"', keyEnd - 8)) {
+    } else if (keyLen === 6 && k1 === 109 && keyText.startsWith('"method"', keyAt - 8)) {
       out.methodStart = i;
       out.methodEnd = vEnd;
-    } else if (keyLen === 6 && k1 === 114 && s.startsWith('"result"', keyEnd - 8)) {
+    } else if (keyLen === 6 && k1 === 114 && keyText.startsWith('"result"', keyAt - 8)) {
       out.resultStart = i;
       out.resultEnd = vEnd;
-    } else if (keyLen === 5 && k1 === 101 && s.startsWith('"error"', keyEnd - 7)) {
+    } else if (keyLen === 5 && k1 === 101 && keyText.startsWith('"error"', keyAt - 7)) {
       out.errorStart = i;
       out.errorEnd = vEnd;
-    } else if (keyLen === 6 && k1 === 112 && s.startsWith('"params"', keyEnd - 8)) {
+    } else if (keyLen === 6 && k1 === 112 && keyText.startsWith('"params"', keyAt - 8)) {
       out.hasParams = true;
     }
     i = skipWs(s, vEnd);
     const sep = s.charCodeAt(i);
     if (sep === 125) return true;
     if (sep !== 44) return false;
+    i = skipWs(s, i + 1);
+  }
+}
+
+/** The [start, end) text span of each item of a JSON array (a batch), or null when `s` is no array. */
+export function scanArray(s: string): Array<[number, number]> | null {
+  let i = skipWs(s, 0);
+  if (s.charCodeAt(i) !== 91) return null;
+  const items: Array<[number, number]> = [];
+  i = skipWs(s, i + 1);
+  if (s.charCodeAt(i) === 93) return items;
+  for (;;) {
+    const end = valueEnd(s, i);
+    if (end === -1) return null;
+    items.push([i, end]);
+    i = skipWs(s, end);
+    const sep = s.charCodeAt(i);
+    if (sep === 93) return items;
+    if (sep !== 44) return null;
     i = skipWs(s, i + 1);
   }
 }

@@ -21,7 +21,8 @@ export class TaskOwners {
 
   /** `tasks/list` result text filtered to what `cid` owns. */
   filterList(resultJson: string, cid: number): string {
-    const result = JSON.parse(resultJson) as { tasks?: Array<{ taskId?: unknown }> };
+    const result = JSON.parse(resultJson) as { tasks?: Array<{ taskId?: unknown }> } | null;
+    if (result === null || typeof result !== "object") return resultJson;
     if (Array.isArray(result.tasks)) {
       result.tasks = result.tasks.filter((t) => typeof t?.taskId === "string" && this.owners.get(t.taskId) === cid);
     }
@@ -30,7 +31,7 @@ export class TaskOwners {
 
   /** Records the owner when a response carries a `CreateTaskResult`. */
   recordFromResult(resultJson: string, cid: number): void {
-    const taskId = (JSON.parse(resultJson) as { task?: { taskId?: unknown } }).task?.taskId;
+    const taskId = (JSON.parse(resultJson) as { task?: { taskId?: unknown } } | null)?.task?.taskId;
     if (typeof taskId === "string") this.owners.set(taskId, cid);
   }
 

@@ -103,7 +103,14 @@ export class Child {
 
   private async pump(stream: ReadableStream<Uint8Array>, onChunk: (c: Uint8Array) => void): Promise<void> {
     try {
-      for await (const chunk of stream) onChunk(chunk);
+      for await (const chunk of stream) {
+        try {
+          onChunk(chunk);
+        } catch (e) {
+          // A bug must cost one chunk, never the rest of the stream.
+          this.log("error", `backend output not routed: ${(e as Error).stack ?? e}`);
+        }
+      }
     } catch (e) {
       this.log("warn", `backend stdout broke: ${(e as Error).message}`);
     }

@@ -71,7 +71,8 @@ export class ControlServer {
   }
 
   stop(): void {
-    this.listener?.stop(true);
+    if (this.listener === null) return; // never bound: the path may be a live daemon's
+    this.listener.stop(true);
     removeSocketFile(this.path);
   }
 

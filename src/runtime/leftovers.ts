@@ -7,7 +7,7 @@
  * time (from /proc on Linux) proves the pid was not reused by an unrelated process; where it
  * cannot be read, nothing is killed — a stubborn leftover is better than killing a stranger.
  */
-import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 
 interface Record {
   daemon: number;
@@ -56,8 +56,12 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 export function writeRecord(socket: string, child: number): void {
   const rec: Record = { daemon: process.pid, child, started: startTimeOf(child) };
+  const path = recordPath(socket);
   try {
-    writeFileSync(recordPath(socket), JSON.stringify(rec), { mode: 0o600 });
+    // Remove whatever is there (a planted symlink is removed, not followed), then create exclusively:
+    // O_EXCL refuses to follow a symlink planted in between.
+    removeRecord(socket);
+    writeFileSync(path, JSON.stringify(rec), { mode: 0o600, flag: "wx" });
   } catch {
     // best effort: without it, only the stdin-EOF rule stops a leftover
   }
@@ -75,6 +79,7 @@ export function removeRecord(socket: string): void {
 export function reapLeftover(socket: string): number | null {
   let rec: Record;
   try {
+    if (!lstatSync(recordPath(socket)).isFile()) return null; // not ours: never read through a link
     rec = JSON.parse(readFileSync(recordPath(socket), "utf8")) as Record;
   } catch {
     return null;

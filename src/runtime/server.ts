@@ -25,6 +25,8 @@ interface Conn {
   cid: number;
   decoder: LineDecoder;
   outbox: Outbox;
+  /** The client shut down its writing side: close once it has every answer it is owed. */
+  eof: boolean;
 }
 
 export class MuxServer {
@@ -56,7 +58,12 @@ export class MuxServer {
     this.log = createLogger(config.name);
     this.backoff = new Backoff(config);
     const host: RouterHost = {
-      toClient: (cid, line) => this.conns.get(cid)?.data.outbox.push(line),
+      toClient: (cid, line) => {
+        const s = this.conns.get(cid);
+        if (s === undefined) return;
+        s.data.outbox.push(line);
+        if (s.data.eof) queueMicrotask(() => this.finishIfDone(s));
+      },
       toBackend: (line) => this.child?.send(line),
       closeClient: (cid, reason) => this.closeClient(cid, reason),
       wantBackend: () => {
@@ -112,10 +119,19 @@ export class MuxServer {
     try {
       this.listener = Bun.listen<Conn>({
         unix: path,
+        // A client may send its requests and shut down its writing side (nc -N): it still gets its answers.
+        allowHalfOpen: true,
         socket: {
           open: (s) => this.onOpen(s),
           data: (s, chunk) => s.data.decoder.push(chunk),
-          drain: (s) => s.data.outbox.drain(),
+          drain: (s) => {
+            s.data.outbox.drain();
+            if (s.data.eof) this.finishIfDone(s);
+          },
+          end: (s) => {
+            s.data.eof = true;
+            this.finishIfDone(s);
+          },
           close: (s) => this.onClose(s),
           error: (s, err) => this.log("warn", `client ${s.data?.cid}: ${err.message}`),
         },
@@ -134,8 +150,16 @@ export class MuxServer {
     const cid = this.nextCid++;
     s.data = {
       cid,
+      eof: false,
       decoder: new LineDecoder(this.config.max_request_bytes, {
-        onLine: (l) => this.router.clientLine(cid, l),
+        onLine: (l) => {
+          try {
+            this.router.clientLine(cid, l);
+          } catch (e) {
+            // A bug must cost one message, not the connection or the daemon.
+            this.log("error", `client ${cid}: message not routed: ${(e as Error).stack ?? e}`);
+          }
+        },
         onOversize: (n) => this.router.clientOversize(cid, n, this.config.max_request_bytes),
       }),
       outbox: new Outbox(s, this.config.max_client_buffer_bytes, (n) =>
@@ -154,6 +178,14 @@ export class MuxServer {
     conn.outbox.close();
     this.router.clientClosed(conn.cid);
     this.changed();
+  }
+
+  /** A half-closed client is closed once nothing it asked for is outstanding and its output is written. */
+  private finishIfDone(s: Socket<Conn>): void {
+    const conn = s.data;
+    if (!this.conns.has(conn.cid) || this.router.clientBusy(conn.cid)) return;
+    conn.outbox.flush();
+    if (conn.outbox.idle) s.end();
   }
 
   private closeClient(cid: number, reason: string): void {
@@ -318,9 +350,12 @@ export class MuxServer {
       s.end();
     }
     this.router.dispose();
-    this.listener?.stop(true);
-    removeSocketFile(this.config.socket);
-    removeRecord(this.config.socket);
+    // Only what this daemon bound is removed: a refused start must not delete a live daemon's socket.
+    if (this.listener !== null) {
+      this.listener.stop(true);
+      removeSocketFile(this.config.socket);
+      removeRecord(this.config.socket);
+    }
     this.statusFile?.dispose();
     this.log("info", "stopped");
   }

@@ -26,7 +26,7 @@ export class StatusFile {
     this.timer = null;
     const tmp = `${this.path}.${process.pid}.${++this.seq}.tmp`;
     try {
-      writeFileSync(tmp, `${JSON.stringify(this.snapshot(), null, 2)}\n`, { mode: 0o600 });
+      writeFileSync(tmp, `${JSON.stringify(this.snapshot(), null, 2)}\n`, { mode: 0o600, flag: "wx" });
       renameSync(tmp, this.path);
     } catch (e) {
       this.onError(`cannot write status_file ${this.path}: ${(e as Error).message}`);

@@ -21,7 +21,6 @@ import {
   waitFor,
   writeConfig,
   type Daemon,
-  knownBug,
 } from "./helpers.ts";
 
 afterEach(cleanupAll);
@@ -73,7 +72,7 @@ describe("daemon faults", () => {
   // ControlServer.stop() call removeSocketFile() (and removeRecord()) on paths it never bound, so the running
   // daemon's server sockets, its control socket and its <socket>.pid records are deleted. The first daemon keeps
   // its existing connections but nobody can connect to it any more (and a later kill -9 of it leaves orphans).
-  knownBug("a second daemon on the same config while the first lives is refused; nothing is stolen or deleted", async () => {
+  test("a second daemon on the same config while the first lives is refused; nothing is stolen or deleted", async () => {
     const cfg = writeConfig(undefined, { a: {} });
     const d1 = await startDaemon(cfg.configPath);
     const c = await RawClient.connect(cfg.sockets.a!);

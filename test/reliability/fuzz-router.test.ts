@@ -14,12 +14,12 @@
  *  - when everyone has left, the router holds no state for them.
  *
  * A failure message names the seed and step; rerun one seed with FUZZ_SEED=<n> (and FUZZ_STEPS=<n>).
- * Known bugs are reproduced separately at the end (knownBug), so that the main fuzz stays a regression test.
+ * Bugs the generator found are reproduced minimally at the end, so they stay fixed.
  */
 import { describe, expect, test } from "bun:test";
 import { Router } from "../../src/router/router.ts";
 import { ManualClock } from "../router/harness.ts";
-import { knownBug, rng, topLevelRaw, type Rng } from "./helpers.ts";
+import { rng, topLevelRaw, type Rng } from "./helpers.ts";
 
 const TIMEOUT = 1000;
 
@@ -171,20 +171,17 @@ function mutate(r: Rng, s: string): string {
 }
 
 interface FuzzOptions {
-  /** compare id text byte for byte (default: canonical JSON form; see the knownBug tests) */
+  /** compare id text byte for byte (the default); false compares canonical JSON forms */
   strictIds?: boolean;
   /** let the backend also write object-shaped lines that are not valid JSON, and `"result": null` */
   hostileBackend?: boolean;
 }
 
 function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: string[]; stats: Record<string, number> } {
-  const strictIds = o.strictIds === true;
+  const strictIds = o.strictIds !== false;
   const opts = o;
   const r = rng(seed);
-  /**
-   * Id text as the client wrote it (strict), or its canonical JSON form. The regression fuzz compares canonical
-   * forms because of a known bug (queued requests answered with a re-serialised id, see the knownBug tests below).
-   */
+  /** Id text as the client wrote it (strict), or its canonical JSON form. */
   const idKey = (raw: string): string => {
     if (strictIds) return raw;
     try {
@@ -393,7 +390,7 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
       for (let i = r.int(5); i >= 0; i--) {
         const k = r.next();
         if (k < 0.6) {
-          // canonical ids inside batches (see the known bug on non-canonical/big ids below)
+          // ids inside batches (big and non-canonical ones are covered by the reproductions below)
           c.counter++;
           const id = r.chance(0.5) ? String(c.cid * 1_000_000 + c.counter) : JSON.stringify(`c${c.cid}-${c.counter}`);
           const method = r.pick(METHODS.filter((m) => m !== "initialize"));
@@ -438,8 +435,6 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
         for (const it of parsed) if (isAnswerable(it) && (it as any).method !== "initialize") answerable.push(JSON.stringify((it as any).id));
         for (const it of parsed) if (isAnswerable(it) && (it as any).method === "initialize") answerable.push(JSON.stringify((it as any).id));
       }
-      // escaped keys ("i\u0064") are a known bug, reproduced below: keep them out of the regression fuzz
-      if (/"[^"]*\\u00[0-9a-fA-F]{2}[^"]*"\s*:/.test(line)) return;
       // a mutated line may still be an initialize: the session's protocol version follows it, as in the router
       const pm = parsed as any;
       if (ok && isAnswerable(pm) && pm.jsonrpc === "2.0" && pm.method === "initialize") {
@@ -474,7 +469,6 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
         return;
       }
       let result: unknown = r.chance(0.5) ? { content: [{ type: "text", text: "ok" }] } : junk(r);
-      if (result === null && !opts.hostileBackend) result = {}; // `"result": null` crashes the router: known bug
       const line = r.chance(0.85)
         ? `{"jsonrpc":"2.0","id":${o.id},"result":${JSON.stringify(result)}}`
         : `{"jsonrpc":"2.0","id":${o.id},"error":{"code":-32000,"message":"backend error"}}`;
@@ -664,14 +658,15 @@ describe("router fuzz (fixed seeds)", () => {
   }, 120_000);
 });
 
-// The same generator with the two relaxations removed: each finds a known bug (minimal reproductions below).
-describe("router fuzz: variants that find known bugs", () => {
+// The same generator with strict ids spelled out and a hostile backend (bugs these found are fixed; minimal
+// reproductions below keep them fixed).
+describe("router fuzz: strict variants", () => {
   const variantSeeds = SEEDS.slice(0, 8);
-  knownBug("strict ids: every response carries the id text exactly as the client wrote it", () => {
+  test("strict ids: every response carries the id text exactly as the client wrote it", () => {
     const all = variantSeeds.flatMap((seed) => runFuzz(seed, STEPS, { strictIds: true }).failures);
     expect(all.slice(0, 10)).toEqual([]);
   }, 120_000);
-  knownBug("hostile backend (object-shaped non-JSON lines, result null): the router never throws", () => {
+  test("hostile backend (object-shaped non-JSON lines, result null): the router never throws", () => {
     const all = variantSeeds.flatMap((seed) => runFuzz(seed, STEPS, { hostileBackend: true }).failures);
     expect(all.slice(0, 10)).toEqual([]);
   }, 120_000);
@@ -699,13 +694,13 @@ function handshake(t: ReturnType<typeof tiny>, version: string): void {
   t.toBackend.length = 0;
 }
 
-describe("router fuzz: known bugs found by the generator", () => {
+describe("router fuzz: bugs the generator found", () => {
   // BUG: a top-level key written with a JSON escape (`"i\u0064"` is "id", `"m\u0065thod"` is "method") is seen by
   // JSON.parse but not by scanTopLevel, which compares raw key text. The router then splices at index -1: the
   // backend gets `{…"params":{}2}` (invalid JSON) and the client gets `{"jsonrpc":"2.0","id":,"result":{}}`.
   // Input: {"jsonrpc":"2.0","i\u0064":7,"method":"ping"} and {"jsonrpc":"2.0","i\u0064":8,"method":"tools/call","params":{}}
   // Expected: answers with "id":7 / "id":8 (or -32600), valid JSON both ways. Observed: invalid JSON both ways.
-  knownBug("a key spelled with a JSON escape (\"i\\u0064\") still yields valid JSON to the client and the backend", () => {
+  test("a key spelled with a JSON escape (\"i\\u0064\") still yields valid JSON to the client and the backend", () => {
     const t = tiny();
     handshake(t, "2025-06-18");
     t.router.clientLine(1, '{"jsonrpc":"2.0","i\\u0064":7,"method":"ping"}');
@@ -723,7 +718,7 @@ describe("router fuzz: known bugs found by the generator", () => {
   // digits inside a batch (outside a batch it is preserved). Input (protocol 2025-03-26):
   //   [{"jsonrpc":"2.0","id":12345678901234567891,"method":"tools/call","params":{}}]
   // Expected: [{"jsonrpc":"2.0","id":12345678901234567891,"result":…}]. Observed: "id":12345678901234567000.
-  knownBug("a batch keeps an integer id beyond 2^53 digit for digit", () => {
+  test("a batch keeps an integer id beyond 2^53 digit for digit", () => {
     const t = tiny();
     handshake(t, "2025-03-26");
     t.router.clientLine(1, '[{"jsonrpc":"2.0","id":12345678901234567891,"method":"tools/call","params":{}}]');
@@ -736,14 +731,14 @@ describe("router fuzz: known bugs found by the generator", () => {
   }, 120_000);
 });
 
-describe("router fuzz: more known bugs, minimal", () => {
+describe("router fuzz: more found bugs, minimal", () => {
   // BUG: a request still queued in the mux (backend not ready yet, or the client's handshake pending) that then
   // times out or fails is answered with JSON.stringify(parsed id) instead of the id text the client sent
   // (sweep(): timeoutError(JSON.stringify(q.msg.id)); failAll(): unavailable(JSON.stringify(item.msg.id))).
   // Input: {"jsonrpc":"2.0","id":12345678901234567890,"method":"tools/call",...} while the backend is starting,
   // no answer within request_timeout_ms. Expected: "id":12345678901234567890. Observed: "id":12345678901234567000
   // (the client cannot match it and waits forever). Same for 2.50 → 2.5, -0 → 0, "\u0041" → "A".
-  knownBug("a queued request that times out or fails is answered with the exact id text", () => {
+  test("a queued request that times out or fails is answered with the exact id text", () => {
     const t = tiny(); // backend started, no handshake yet: requests queue
     const ids = ["12345678901234567890", "2.50", "-0", '"\\u0041"'];
     for (const id of ids) t.router.clientLine(1, `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{}}`);
@@ -758,7 +753,7 @@ describe("router fuzz: more known bugs, minimal", () => {
   // Child.pump(): the child's stdout is never read again (see broken-backends.test.ts).
   // Input: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":}}
   // Expected: logged and skipped like any other non-JSON line. Observed: SyntaxError thrown.
-  knownBug("an object-shaped backend line that is not JSON is skipped, not thrown", () => {
+  test("an object-shaped backend line that is not JSON is skipped, not thrown", () => {
     const t = tiny();
     handshake(t, "2025-06-18");
     const bad = [
@@ -772,7 +767,7 @@ describe("router fuzz: more known bugs, minimal", () => {
   // BUG: `"result": null` in the answer to tasks/list (or to a task-creating call) throws in TaskOwners.filterList /
   // recordFromResult ("null is not an object (evaluating 'result.tasks')"), with the same consequence in the daemon.
   // Expected: the answer (or an error) delivered to the client; no throw.
-  knownBug("a backend answer with result null to tasks/list does not throw", () => {
+  test("a backend answer with result null to tasks/list does not throw", () => {
     const t = tiny();
     handshake(t, "2025-11-25");
     t.router.clientLine(1, '{"jsonrpc":"2.0","id":"L","method":"tasks/list"}');
@@ -789,7 +784,7 @@ describe("router: batch edge cases", () => {
   // Input: [{"jsonrpc":"2.0","id":1,"method":"ping"},5] and [{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":null,"method":"x"}]
   // Expected: one line each, an array holding the ping result and a -32600 (id null).
   // Observed: [{"id":1,…}] alone (the error for 5 never sent); the id-null error as a separate line before the array.
-  knownBug("every item of a batch is answered inside the one array", () => {
+  test("every item of a batch is answered inside the one array", () => {
     for (const bad of ["5", '{"jsonrpc":"2.0","id":null,"method":"x"}']) {
       const t = tiny();
       handshake(t, "2025-03-26");
