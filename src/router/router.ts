@@ -11,7 +11,6 @@
  */
 import {
   errorLine,
-  idKey,
   INTERNAL_ERROR,
   INVALID_PARAMS,
   INVALID_REQUEST,
@@ -26,7 +25,7 @@ import {
 } from "./jsonrpc.ts";
 import { Batch } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
-import { emptySpans, methodOf, scanArray, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { emptySpans, methodOf, quickRequestId, quickResponseId, scanArray, scanTopLevel, splice, type Spans } from "./scan.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";
@@ -66,8 +65,8 @@ interface Client {
   initRawId: string;
   initDeadline: number;
   caps: Caps;
-  /** idKey(client id) → backend id, for cancellation and disconnect. */
-  readonly inflight: Map<string, number>;
+  /** client id → backend id, for cancellation and disconnect. A Map keeps "1" and 1 apart by itself. */
+  readonly inflight: Map<JsonId, number>;
   queue: Queued[];
   readonly subs: Set<string>;
   /** The protocol version the client asked for (batches depend on it). */
@@ -80,7 +79,8 @@ interface Pending {
   kind: Kind;
   cid: number;
   rawId: string;
-  key: string;
+  /** The client's parsed id (the key of its inflight map). */
+  key: JsonId;
   deadline: number;
   /** Mux progress token to release when the request ends; 0 when none. */
   token: number;
@@ -394,7 +394,8 @@ export class Router {
   private forward(c: Client, msg: Record<string, unknown>, line: string, deadline: number, flags = 0): void {
     const bid = this.nextBackendId++;
     const s = this.spans;
-    scanTopLevel(line, s);
+    const id = msg.id as JsonId;
+    if (!quickRequestId(line, s, id)) scanTopLevel(line, s);
     const rawId = line.slice(s.idStart, s.idEnd);
     let token = 0;
     let out: string;
@@ -405,15 +406,13 @@ export class Router {
       token = this.nextToken++;
       this.progress.set(token, { cid: c.id, token: meta.progressToken, bid });
       meta.progressToken = token;
-      msg.id = bid;
-      out = JSON.stringify(msg);
+      out = JSON.stringify({ ...msg, id: bid });
     } else {
       out = splice(line, s.idStart, s.idEnd, String(bid));
     }
-    const key = idKey(msg.id === bid ? (JSON.parse(rawId) as JsonId) : (msg.id as JsonId));
     if (this.pending.size === 0) this.arm();
-    this.pending.set(bid, { kind: Kind.Client, cid: c.id, rawId, key, deadline, token, flags });
-    c.inflight.set(key, bid);
+    this.pending.set(bid, { kind: Kind.Client, cid: c.id, rawId, key: id, deadline, token, flags });
+    c.inflight.set(id, bid);
     this.host.toBackend(out);
   }
 
@@ -431,11 +430,11 @@ export class Router {
     const params = msg.params as { requestId?: unknown; reason?: unknown } | undefined;
     const rid = params?.requestId;
     if (!isValidId(rid)) return;
-    const key = idKey(rid);
+    const key = rid;
     const bid = c.inflight.get(key);
     if (bid === undefined) {
       // Still queued here: it never reached the backend, so drop it quietly.
-      c.queue = c.queue.filter((q) => !(isValidId(q.msg.id) && idKey(q.msg.id) === key));
+      c.queue = c.queue.filter((q) => q.msg.id !== key);
       return;
     }
     c.inflight.delete(key);
@@ -621,6 +620,12 @@ export class Router {
 
   private routeBackendLine(line: string): void {
     const s = this.spans;
+    // The common case first: a plain success answer to a client's request, its id found without a full scan.
+    if (quickResponseId(line, s)) {
+      const bid = Number(line.slice(s.idStart, s.idEnd));
+      const p = this.pending.get(bid);
+      if (p !== undefined && p.kind === Kind.Client && p.flags === 0) return this.answerClient(bid, p, line, s);
+    }
     if (!scanTopLevel(line, s)) {
       this.host.log("warn", `backend wrote a line that is not a JSON-RPC message, skipped: ${line.slice(0, 200)}`);
       return;
@@ -639,28 +644,35 @@ export class Router {
       this.host.log("debug", `backend answered unknown id ${line.slice(s.idStart, s.idEnd)}, dropped`);
       return;
     }
-    this.pending.delete(bid);
     switch (p.kind) {
-      case Kind.Client: {
-        const c = this.clients.get(p.cid);
-        if (c === undefined) return;
-        c.inflight.delete(p.key);
-        if (p.token !== 0) this.progress.delete(p.token);
-        this.counters.served++;
-        if (p.flags !== 0 && s.resultStart >= 0) return this.emit(p.cid, this.rewriteResult(p, line, s));
-        this.emit(p.cid, splice(line, s.idStart, s.idEnd, p.rawId));
-        return;
-      }
+      case Kind.Client:
+        return this.answerClient(bid, p, line, s);
       case Kind.Init:
+        this.pending.delete(bid);
         return this.backendInitialized(line, s);
       case Kind.Internal:
+        this.pending.delete(bid);
         if (s.errorStart >= 0) this.host.log("warn", `backend refused a mux request: ${line.slice(s.errorStart, s.errorEnd)}`);
         return;
       case Kind.Ping:
+        this.pending.delete(bid);
         p.onDone?.(s.errorStart < 0, line);
         return;
     }
   }
+
+  /** The backend answered a client's request: the client gets it with its own id back. */
+  private answerClient(bid: number, p: Pending, line: string, s: Spans): void {
+    this.pending.delete(bid);
+    const c = this.clients.get(p.cid);
+    if (c === undefined) return;
+    c.inflight.delete(p.key);
+    if (p.token !== 0) this.progress.delete(p.token);
+    this.counters.served++;
+    if (p.flags !== 0 && s.resultStart >= 0) return this.emit(p.cid, this.rewriteResult(p, line, s));
+    this.emit(p.cid, splice(line, s.idStart, s.idEnd, p.rawId));
+  }
+
 
   /** Answers that carry tasks: record the owner, or show a client only its own tasks. */
   private rewriteResult(p: Pending, line: string, s: Spans): string {
@@ -685,7 +697,7 @@ export class Router {
       kind,
       cid: -1,
       rawId: NULL_ID,
-      key: "",
+      key: 0,
       deadline: this.clock.now() + this.opts.requestTimeoutMs,
       token: 0,
       flags: 0,

@@ -145,6 +145,78 @@ export function scanTopLevel(s: string, out: Spans): boolean {
   }
 }
 
+// ── Fast paths ──────────────────────────────────────────────────────────────────────────────────────
+// Nearly every implementation writes the id in one of two places: last ({"result":…,"jsonrpc":"2.0","id":7},
+// the TypeScript SDK) or right after "jsonrpc" ({"jsonrpc":"2.0","id":7,…}, the Python SDK and hand-written
+// clients). Finding it there skips walking past params or a large result. Both patterns can only be structural:
+// inside a JSON string every quote is escaped, so `,"id":` with bare quotes is never string content, and a
+// final `}` closes the top-level object. Anything else falls back to scanTopLevel.
+
+const PREFIX = '{"jsonrpc":"2.0","id":';
+
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 101 || c === 69;
+}
+
+/** The id as the last member: `…,"id":<number or escape-free string>}`. */
+function suffixId(s: string, out: Spans): boolean {
+  const end = s.length - 1;
+  if (s.charCodeAt(end) !== 125) return false;
+  let start: number;
+  if (s.charCodeAt(end - 1) === 34) {
+    start = s.lastIndexOf('"', end - 2);
+    if (start < 0) return false;
+    const bs = s.indexOf("\\", start);
+    if (bs !== -1 && bs < end) return false;
+  } else {
+    start = end;
+    while (start > 0 && isNumberChar(s.charCodeAt(start - 1))) start--;
+    if (start === end) return false;
+  }
+  if (!s.startsWith(',"id":', start - 6)) return false;
+  out.idStart = start;
+  out.idEnd = end;
+  return true;
+}
+
+/** The id right after "jsonrpc", with no other "id" text after it (which could be a duplicate key). */
+function prefixId(s: string, out: Spans): boolean {
+  if (!s.startsWith(PREFIX)) return false;
+  const start = PREFIX.length;
+  let end: number;
+  if (s.charCodeAt(start) === 34) {
+    end = s.indexOf('"', start + 1);
+    if (end < 0) return false;
+    const bs = s.indexOf("\\", start);
+    if (bs !== -1 && bs < end) return false;
+    end++;
+  } else {
+    end = start;
+    while (isNumberChar(s.charCodeAt(end))) end++;
+    if (end === start) return false;
+  }
+  if (s.charCodeAt(end) !== 44 || s.indexOf('"id"', end) !== -1) return false;
+  out.idStart = start;
+  out.idEnd = end;
+  return true;
+}
+
+/**
+ * Locates the id of a request the client sent, whose parsed id is `id`: true (with idStart/idEnd set)
+ * only when the text found there is that id.
+ */
+export function quickRequestId(s: string, out: Spans, id: unknown): boolean {
+  if (!suffixId(s, out) && !prefixId(s, out)) return false;
+  const text = s.slice(out.idStart, out.idEnd);
+  return typeof id === "string" ? text === `"${id}"` : Number(text) === id;
+}
+
+/** Locates the id of a backend line that is plainly a success response; false means "use scanTopLevel". */
+export function quickResponseId(s: string, out: Spans): boolean {
+  if (s.startsWith('{"result":')) return suffixId(s, out);
+  return prefixId(s, out) && s.startsWith(',"result":', out.idEnd);
+}
+
 /** The [start, end) text span of each item of a JSON array (a batch), or null when `s` is no array. */
 export function scanArray(s: string): Array<[number, number]> | null {
   let i = skipWs(s, 0);

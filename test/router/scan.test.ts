@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { emptySpans, methodOf, scanTopLevel, splice } from "../../src/router/scan.ts";
+import { emptySpans, methodOf, quickRequestId, quickResponseId, scanTopLevel, splice } from "../../src/router/scan.ts";
 
 const s = emptySpans();
 const idOf = (text: string) => (scanTopLevel(text, s) ? text.slice(s.idStart, s.idEnd) : undefined);
@@ -65,5 +65,61 @@ describe("scanTopLevel", () => {
       const text = JSON.stringify(msg, null, rnd() < 0.3 ? 1 : undefined);
       expect(JSON.parse(idOf(text) as string)).toEqual(id);
     }
+  });
+});
+
+describe("fast id paths", () => {
+  const full = emptySpans();
+  const quick = emptySpans();
+
+  test("find the id last (TypeScript SDK) and second (Python SDK, hand-written)", () => {
+    const sdk = '{"method":"tools/call","params":{"name":"echo"},"jsonrpc":"2.0","id":7}';
+    expect(quickRequestId(sdk, quick, 7)).toBe(true);
+    expect(sdk.slice(quick.idStart, quick.idEnd)).toBe("7");
+    const py = '{"jsonrpc":"2.0","id":"a-1","method":"tools/call","params":{}}';
+    expect(quickRequestId(py, quick, "a-1")).toBe(true);
+    expect(py.slice(quick.idStart, quick.idEnd)).toBe('"a-1"');
+    expect(quickResponseId('{"result":{"x":1},"jsonrpc":"2.0","id":12}', quick)).toBe(true);
+    expect(quickResponseId('{"jsonrpc":"2.0","id":12,"result":{}}', quick)).toBe(true);
+  });
+
+  test("decline what they cannot be sure of", () => {
+    // another "id" after the prefix one (could be a duplicate key, which JSON.parse resolves to the last)
+    expect(quickRequestId('{"jsonrpc":"2.0","id":1,"method":"m","params":{"id":2}}', quick, 1)).toBe(false);
+    // an escaped string id, a value that is not the parsed id, requests and errors on the response path
+    expect(quickRequestId('{"method":"m","jsonrpc":"2.0","id":"a\\"b"}', quick, 'a"b')).toBe(false);
+    expect(quickRequestId('{"method":"m","params":{"k":",\\"id\\":5}"},"id":6}', quick, 6)).toBe(true);
+    expect(quickRequestId('{"method":"m","params":{"id":5}}', quick, undefined)).toBe(false);
+    expect(quickResponseId('{"method":"x","jsonrpc":"2.0","id":1}', quick)).toBe(false);
+    expect(quickResponseId('{"jsonrpc":"2.0","id":1,"error":{}}', quick)).toBe(false);
+    expect(quickResponseId('{"result":{"a":{"id":5}}}', quick)).toBe(false);
+  });
+
+  test("whenever they answer, they agree with the full scan (generated messages, hostile strings)", () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const nasty = [',"id":5}', '"id":', '\\"', '\\\\', "}", '{"jsonrpc":"2.0","id":9,'];
+    const str = () => nasty[Math.floor(rnd() * nasty.length)]! + String(Math.floor(rnd() * 100));
+    let answered = 0;
+    for (let i = 0; i < 3000; i++) {
+      const id = rnd() < 0.5 ? Math.floor(rnd() * 1e6) : `r${i}`;
+      const body = { name: str(), arguments: rnd() < 0.5 ? { id: rnd() < 0.3 ? str() : 5, text: str() } : { text: str() } };
+      const shapes = [
+        { method: "tools/call", params: body, jsonrpc: "2.0", id },
+        { jsonrpc: "2.0", id, method: "tools/call", params: body },
+        { result: body, jsonrpc: "2.0", id },
+        { jsonrpc: "2.0", id, result: body },
+      ];
+      for (const m of shapes) {
+        const text = JSON.stringify(m);
+        scanTopLevel(text, full);
+        const isResponse = "result" in m;
+        const ok = isResponse ? quickResponseId(text, quick) : quickRequestId(text, quick, id);
+        if (!ok) continue;
+        answered++;
+        expect([quick.idStart, quick.idEnd]).toEqual([full.idStart, full.idEnd]);
+      }
+    }
+    expect(answered).toBeGreaterThan(8000); // both paths exercised: suffix shapes always, prefix ones about half
   });
 });
