@@ -16,6 +16,7 @@ const subCommands = {
   wizard: () => import("./commands/wizard.ts").then((m) => m.default),
   check: () => import("./commands/check.ts").then((m) => m.default),
   dashboard: () => import("./commands/dashboard.ts").then((m) => m.default),
+  service: () => import("./commands/service.ts").then((m) => m.default),
 };
 
 const main = defineCommand({
