@@ -4,7 +4,7 @@
  * so `--help` and the light commands never pay for what the daemon imports.
  */
 import { defineCommand, runMain } from "citty";
-import { VERSION } from "../version.ts";
+import { COMMIT, VERSION } from "../version.ts";
 import { daemonArgs } from "./commands/daemon-args.ts";
 
 const subCommands = {
@@ -36,4 +36,7 @@ const main = defineCommand({
   },
 });
 
-await runMain(main);
+// `--version` / `-v` alone: the version and the git commit baked in by build.ts (citty would print only the version).
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) console.log(`rmcp-mux ${VERSION} (${COMMIT})`);
+else await runMain(main);
