@@ -9,7 +9,8 @@ export { checkHealth, HealthError, type HealthResult } from "./control/health.ts
 export { loadConfig, selectServers, validateConfig, type LoadedConfig } from "./config/load.ts";
 export { ConfigError } from "./config/errors.ts";
 export type { ServerConfig } from "./config/schema.ts";
-export { startDaemon, type DaemonHandle, type DaemonOptions } from "./runtime/daemon.ts";
+export { startDaemon, type DaemonHandle, type DaemonOptions, type ReloadOutcome } from "./runtime/daemon.ts";
+export type { ReloadSummary } from "./runtime/reload.ts";
 export type { DaemonStatus, ServerState, ServerStatus } from "./runtime/status.ts";
 export { connectControl, controlRequest, NoDaemonError } from "./control/client.ts";
 export type { ControlAnswer, ControlEvent, ControlRequest } from "./control/protocol.ts";

@@ -10,6 +10,7 @@ import { daemonArgs } from "./commands/daemon-args.ts";
 const subCommands = {
   proxy: () => import("./commands/proxy.ts").then((m) => m.default),
   "daemon-status": () => import("./commands/daemon-status.ts").then((m) => m.default),
+  reload: () => import("./commands/reload.ts").then((m) => m.default),
   health: () => import("./commands/health.ts").then((m) => m.default),
   scan: () => import("./commands/scan.ts").then((m) => m.default),
   rewire: () => import("./commands/rewire.ts").then((m) => m.default),

@@ -7,11 +7,16 @@
  *   {"cmd":"stop","name":"mem"}     → {"ok":true,"server":ServerStatus}
  *   {"cmd":"start","name":"mem"}    → {"ok":true,"server":ServerStatus}
  *   {"cmd":"subscribe"}             → {"ok":true,"status":DaemonStatus}, then {"event":"status","status":…} on each change
+ *   {"cmd":"reload"}                → {"ok":true,"reload":{"added":[…],"removed":[…],"changed":[…],"unchanged":[…],"failed":[]}}
+ *                                     or {"ok":false,"error":"<why the new config was refused>"} (nothing changed)
  *   anything else                   → {"ok":false,"error":"…"}
  */
+import type { ReloadSummary } from "../runtime/reload.ts";
 import type { DaemonStatus, ServerStatus } from "../runtime/status.ts";
 
-export type ControlCommand = "status" | "restart" | "stop" | "start" | "subscribe";
+export type { ReloadSummary };
+
+export type ControlCommand = "status" | "restart" | "stop" | "start" | "subscribe" | "reload";
 
 export interface ControlRequest {
   cmd: ControlCommand;
@@ -20,7 +25,7 @@ export interface ControlRequest {
 }
 
 export type ControlAnswer =
-  | { ok: true; id?: string | number; status?: DaemonStatus; server?: ServerStatus }
+  | { ok: true; id?: string | number; status?: DaemonStatus; server?: ServerStatus; reload?: ReloadSummary }
   | { ok: false; id?: string | number; error: string };
 
 export interface ControlEvent {
@@ -28,4 +33,4 @@ export interface ControlEvent {
   status: DaemonStatus;
 }
 
-export const CONTROL_COMMANDS: readonly ControlCommand[] = ["status", "restart", "stop", "start", "subscribe"];
+export const CONTROL_COMMANDS: readonly ControlCommand[] = ["status", "restart", "stop", "start", "subscribe", "reload"];

@@ -8,6 +8,7 @@ import { CONTROL_COMMANDS, type ControlAnswer, type ControlRequest } from "../co
 import { LineDecoder } from "../router/framing.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
+import type { ReloadSummary } from "./reload.ts";
 import type { MuxServer } from "./server.ts";
 import { prepareSocketPath, removeSocketFile } from "./socket-path.ts";
 import type { DaemonStatus } from "./status.ts";
@@ -15,8 +16,10 @@ import type { DaemonStatus } from "./status.ts";
 export interface ControlTarget {
   servers: ReadonlyMap<string, MuxServer>;
   status(): DaemonStatus;
-  /** Registers a change listener on every server; returns its removal. */
+  /** Registers a listener for changes of any server (or of the set); returns its removal. */
   onChange(fn: () => void): () => void;
+  /** Re-reads the config and applies it (the daemon logs the outcome); absent: `reload` is refused. */
+  reload?(): Promise<{ ok: true; reload: ReloadSummary } | { ok: false; error: string }>;
 }
 
 interface Conn {
@@ -96,6 +99,12 @@ export class ControlServer {
       this.reply(s, { ok: true, ...(id === undefined ? {} : { id }), ...extra });
     if (req.cmd === "status") return ok({ status: this.target.status() });
     if (req.cmd === "subscribe") return this.subscribe(s, () => ok({ status: this.target.status() }));
+    if (req.cmd === "reload") {
+      if (this.target.reload === undefined) return fail("this daemon cannot reload: it was not started from a config file");
+      this.log("info", "control: reload");
+      const outcome = await this.target.reload();
+      return outcome.ok ? ok({ reload: outcome.reload }) : fail(outcome.error);
+    }
     const server = typeof req.name === "string" ? this.target.servers.get(req.name) : undefined;
     if (server === undefined) {
       return fail(`unknown server ${JSON.stringify(req.name)}; servers: ${[...this.target.servers.keys()].join(", ")}`);

@@ -1,12 +1,14 @@
 /**
- * The daemon: every selected server started in parallel, its control socket, and one shutdown
- * path for signals and callers.
+ * The daemon: every selected server started in parallel, its control socket, one shutdown path
+ * for signals and callers, and config reload (the running set turned into a new one).
  */
 import type { ServerConfig } from "../config/schema.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { ControlServer } from "./control-server.ts";
 import { createLogger } from "./log.ts";
+import { describeReload, diffConfigs, ReloadError, type ReloadSummary } from "./reload.ts";
 import { MuxServer } from "./server.ts";
+import { inspectSocketPath } from "./socket-path.ts";
 import type { DaemonStatus } from "./status.ts";
 
 export interface DaemonOptions {
@@ -14,11 +16,30 @@ export interface DaemonOptions {
   statusSocket?: string | null;
   /** Stop gracefully on SIGINT/SIGTERM (the CLI wants this; a library user may not). */
   handleSignals?: boolean;
+  /**
+   * Reads and validates the config again, for `reloadConfig()` (SIGHUP, the control `reload`).
+   * A rejection is a refusal: its message is reported and nothing changes. Without it, the daemon
+   * cannot reload from its config (`reload(configs)` still works).
+   */
+  loadConfig?: () => Promise<ServerConfig[]>;
 }
 
+export type ReloadOutcome = { ok: true; reload: ReloadSummary } | { ok: false; error: string };
+
 export interface DaemonHandle {
+  /** The running servers by name; a live view that follows reloads. */
   readonly servers: ReadonlyMap<string, MuxServer>;
   status(): DaemonStatus;
+  /**
+   * Turn the running set into `configs`: added servers start, removed ones stop (their sockets
+   * removed), changed ones (any key differs) are stopped and started anew — their clients are
+   * disconnected and must reconnect — and unchanged ones keep their child and their clients.
+   * Reloads run one at a time. Rejects (ReloadError) before touching anything when `configs` is
+   * inconsistent, a new socket path is taken, or the daemon is stopping.
+   */
+  reload(configs: ServerConfig[]): Promise<ReloadSummary>;
+  /** `options.loadConfig`, then `reload`; logs and returns the summary or the refusal (never rejects). */
+  reloadConfig(): Promise<ReloadOutcome>;
   /** Graceful: stop accepting, answer pending requests, end children, remove sockets. */
   stop(): Promise<void>;
   /** Resolves once the daemon has stopped. */
@@ -30,7 +51,21 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions = {}): Promise<DaemonHandle> {
   const log = createLogger("daemon");
   const startedAt = Date.now();
-  const servers = new Map(configs.map((c) => [c.name, new MuxServer(c)] as const));
+  // Change listeners of the control socket's subscribers: one hook per server feeds them all, so a
+  // server added by a reload is watched too, and a removed one is forgotten.
+  const listeners = new Set<() => void>();
+  const emit = () => {
+    for (const fn of listeners) fn();
+  };
+  const unhook = new Map<MuxServer, () => void>();
+  const create = (c: ServerConfig): MuxServer => {
+    const s = new MuxServer(c);
+    unhook.set(s, s.onChange(emit));
+    return s;
+  };
+  const servers = new Map(configs.map((c) => [c.name, create(c)] as const));
+  /** Servers a reload is stopping: out of `servers`, but their children must still die with us. */
+  const retiring = new Set<MuxServer>();
   const status = (): DaemonStatus => ({
     version: VERSION,
     commit: COMMIT,
@@ -40,18 +75,20 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     servers: [...servers.values()].map((s) => s.status()),
   });
   const onChange = (fn: () => void) => {
-    const offs = [...servers.values()].map((s) => s.onChange(fn));
-    return () => offs.forEach((off) => off());
+    listeners.add(fn);
+    return () => void listeners.delete(fn);
   };
-  const control = opts.statusSocket ? new ControlServer(opts.statusSocket, { servers, status, onChange }, log) : null;
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   let stopping: Promise<void> | null = null;
+  /** The reload being applied, which a stop lets finish (it is bounded: stops and binds). */
+  let applying: Promise<unknown> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log("info", "shutting down");
       control?.stop();
+      await applying?.catch(() => {});
       await Promise.all([...servers.values()].map((s) => s.stop()));
       if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);
       process.off("exit", killAll);
@@ -62,7 +99,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   };
   // Last resort: whatever happens to this process, its children must not outlive it.
   const killAll = () => {
-    for (const s of servers.values()) s.killNow();
+    for (const s of [...servers.values(), ...retiring]) s.killNow();
   };
   process.on("exit", killAll);
   let signals = 0;
@@ -76,6 +113,116 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   };
   if (opts.handleSignals) for (const sig of SIGNALS) process.on(sig, onSignal);
 
+  const apply = async (next: ServerConfig[]): Promise<ReloadSummary> => {
+    if (stopping !== null) throw new ReloadError("the daemon is shutting down");
+    const plan = diffConfigs(
+      [...servers.values()].map((s) => s.config),
+      next,
+    );
+    // A socket path no running server holds must be free before anything is stopped: a refusal
+    // then leaves the running set as it was. (A path a removed or changed server frees is fine.)
+    const held = new Set([...servers.values()].map((s) => s.config.socket));
+    for (const c of [...plan.added, ...plan.changed]) {
+      if (held.has(c.socket)) continue;
+      try {
+        await inspectSocketPath(c.socket);
+      } catch (e) {
+        throw new ReloadError(`servers.${c.name}.socket: ${(e as Error).message}`);
+      }
+    }
+    if (stopping !== null) throw new ReloadError("the daemon is shutting down");
+
+    const removed = new Set(plan.removed);
+    const going = [...plan.removed, ...plan.changed.map((c) => c.name)].map((name) => servers.get(name) as MuxServer);
+    for (const s of going) {
+      servers.delete(s.config.name);
+      retiring.add(s);
+    }
+    if (going.length > 0) emit();
+    await Promise.all(
+      going.map(async (s) => {
+        const name = s.config.name;
+        log("info", `reload: stopping ${name} (${removed.has(name) ? "removed from" : "changed in"} the config)`);
+        await s.stop(
+          removed.has(name)
+            ? `server ${name} was removed from the config`
+            : `server ${name} is restarting with its changed config`,
+        );
+        unhook.get(s)?.();
+        unhook.delete(s);
+        retiring.delete(s);
+      }),
+    );
+
+    const fresh = [...plan.added, ...plan.changed].map(create);
+    const results = await Promise.allSettled(fresh.map((s) => s.start()));
+    const failed: ReloadSummary["failed"] = [];
+    const started = new Map<string, MuxServer>();
+    await Promise.all(
+      results.map(async (r, i) => {
+        const s = fresh[i] as MuxServer;
+        if (r.status === "fulfilled") return void started.set(s.config.name, s);
+        const error = (r.reason as Error)?.message ?? String(r.reason);
+        log("error", `reload: ${s.config.name} did not start: ${error}`);
+        failed.push({ name: s.config.name, error });
+        await s.stop();
+        unhook.get(s)?.();
+        unhook.delete(s);
+      }),
+    );
+    // The new set, in the new config's order (the status lists servers in that order).
+    const kept = new Map(servers);
+    servers.clear();
+    for (const c of next) {
+      const s = started.get(c.name) ?? kept.get(c.name);
+      if (s !== undefined) servers.set(c.name, s);
+    }
+    emit();
+    return {
+      added: plan.added.map((c) => c.name),
+      removed: plan.removed,
+      changed: plan.changed.map((c) => c.name),
+      unchanged: plan.unchanged,
+      failed,
+    };
+  };
+
+  // Reloads (and config loads) run one at a time, in order, and only once the first start is over.
+  let started!: () => void;
+  let queue: Promise<unknown> = new Promise<void>((r) => (started = r));
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = queue.then(fn, fn);
+    queue = p.catch(() => {});
+    return p;
+  };
+  const applyNow = async (next: ServerConfig[]): Promise<ReloadSummary> => {
+    const p = apply(next);
+    applying = p;
+    try {
+      return await p;
+    } finally {
+      applying = null;
+    }
+  };
+  const reload = (next: ServerConfig[]) => serial(() => applyNow(next));
+  const reloadConfig = (): Promise<ReloadOutcome> =>
+    serial(async (): Promise<ReloadOutcome> => {
+      try {
+        if (opts.loadConfig === undefined) throw new ReloadError("this daemon was not started from a config file");
+        if (stopping !== null) throw new ReloadError("the daemon is shutting down");
+        const summary = await applyNow(await opts.loadConfig());
+        log(summary.failed.length > 0 ? "error" : "info", `reload: ${describeReload(summary)}`);
+        return { ok: true, reload: summary };
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        log("error", `reload refused, nothing changed: ${error.replace(/\n\s*/g, "; ")}`);
+        return { ok: false, error };
+      }
+    });
+
+  const control = opts.statusSocket
+    ? new ControlServer(opts.statusSocket, { servers, status, onChange, reload: reloadConfig }, log)
+    : null;
   const results = await Promise.allSettled([
     ...(control ? [control.start()] : []),
     ...[...servers.values()].map((s) => s.start()),
@@ -83,8 +230,10 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failed.length > 0) {
     await stop();
+    started(); // a reload asked for meanwhile is refused: the daemon is stopping
     throw new AggregateError(failed, failed.map((e) => e.message).join("\n"));
   }
+  started();
   log("info", `ready: ${servers.size} server(s)`);
-  return { servers, status, stop, done };
+  return { servers, status, reload, reloadConfig, stop, done };
 }

@@ -4,8 +4,7 @@
  * The router decides; this file only moves bytes and processes: socket chunks into the router,
  * router output into sockets and the child's stdin, child lifecycle into the router.
  */
-import type { Socket, UnixSocketListener } from "bun";
-import { chmodSync } from "node:fs";
+import type { Socket } from "bun";
 import type { ServerConfig } from "../config/schema.ts";
 import { LineDecoder } from "../router/framing.ts";
 import { Router } from "../router/router.ts";
@@ -17,7 +16,7 @@ import { Heartbeat } from "./heartbeat.ts";
 import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
-import { prepareSocketPath, removeSocketFile } from "./socket-path.ts";
+import { Listener } from "./listener.ts";
 import { StatusFile } from "./status-file.ts";
 import { stateOf, Tail, type ServerStatus } from "./status.ts";
 
@@ -32,7 +31,7 @@ interface Conn {
 export class MuxServer {
   readonly router: Router;
   private readonly log: Logger;
-  private listener: UnixSocketListener<Conn> | null = null;
+  private listener: Listener | null = null;
   private readonly conns = new Map<number, Socket<Conn>>();
   private nextCid = 1;
   private child: Child | null = null;
@@ -40,6 +39,8 @@ export class MuxServer {
   private readonly backoff: Backoff;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private stopping = false;
+  /** Why the server is stopping, for the requests its end leaves unanswered. */
+  private stopReason = "the daemon is shutting down";
   /** Set while we end the child on purpose, so its exit is not counted as a failure. */
   private replacing: string | null = null;
   /** Set while we end a child that stopped answering: its exit counts as a failed run (backoff, max_restarts). */
@@ -109,37 +110,28 @@ export class MuxServer {
     for (const fn of this.listeners) fn();
   }
 
-  async start(): Promise<void> {
+  /** Listen (or take over `early`, bound while the config was being checked), then start the child. */
+  async start(early?: Listener): Promise<void> {
     const path = this.config.socket;
-    await prepareSocketPath(path);
+    const listener = early ?? (await Listener.bind(path));
+    this.listener = listener;
     const leftover = reapLeftover(path);
     if (leftover !== null) this.log("warn", `killed pid ${leftover}, left running by a daemon that died`);
-    // The socket is born 0600: no window in which another user could connect.
-    const umask = process.umask(0o177);
-    try {
-      this.listener = Bun.listen<Conn>({
-        unix: path,
-        // A client may send its requests and shut down its writing side (nc -N): it still gets its answers.
-        allowHalfOpen: true,
-        socket: {
-          open: (s) => this.onOpen(s),
-          data: (s, chunk) => s.data.decoder.push(chunk),
-          drain: (s) => {
-            s.data.outbox.drain();
-            if (s.data.eof) this.finishIfDone(s);
-          },
-          end: (s) => {
-            s.data.eof = true;
-            this.finishIfDone(s);
-          },
-          close: (s) => this.onClose(s),
-          error: (s, err) => this.log("warn", `client ${s.data?.cid}: ${err.message}`),
-        },
-      });
-    } finally {
-      process.umask(umask);
-    }
-    chmodSync(path, 0o600);
+    const conn = (s: Socket<never>) => s as unknown as Socket<Conn>;
+    listener.attach({
+      open: (s) => this.onOpen(conn(s)),
+      data: (s, chunk) => conn(s).data.decoder.push(chunk),
+      drain: (s) => {
+        conn(s).data.outbox.drain();
+        if (conn(s).data.eof) this.finishIfDone(conn(s));
+      },
+      end: (s) => {
+        conn(s).data.eof = true;
+        this.finishIfDone(conn(s));
+      },
+      close: (s) => this.onClose(conn(s)),
+      error: (s, err) => this.log("warn", `client ${conn(s).data?.cid}: ${err.message}`),
+    });
     this.log("info", `listening on ${path}`);
     if (!this.config.lazy_start) this.spawnChild();
     this.heartbeat?.start();
@@ -229,7 +221,7 @@ export class MuxServer {
   private onChildExit(child: Child, reason: string): void {
     if (this.child !== child) return;
     this.child = null;
-    if (this.stopping) return this.router.backendExited("the daemon is shutting down", false);
+    if (this.stopping) return this.router.backendExited(this.stopReason, false);
     if (this.held) {
       // Stopped by an operator: the router already refuses new requests, but what the process held
       // will never be answered now — fail it at once (as for any exit), then stay stopped.
@@ -335,14 +327,15 @@ export class MuxServer {
     this.spawnChild();
   }
 
-  /** Stop accepting, answer what is pending, end the child, remove the socket. */
-  async stop(): Promise<void> {
+  /** Stop accepting, answer what is pending (with an error saying `reason`), end the child, remove the socket. */
+  async stop(reason = "the daemon is shutting down"): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopReason = reason;
     this.cancelRestartTimer();
     this.heartbeat?.stop();
     this.listener?.stop(false);
-    this.router.backendExited("the daemon is shutting down", false);
+    this.router.backendExited(reason, false);
     const child = this.child;
     if (child !== null) await child.stop(this.config.shutdown_grace_ms);
     for (const s of this.conns.values()) {
@@ -353,7 +346,6 @@ export class MuxServer {
     // Only what this daemon bound is removed: a refused start must not delete a live daemon's socket.
     if (this.listener !== null) {
       this.listener.stop(true);
-      removeSocketFile(this.config.socket);
       removeRecord(this.config.socket);
     }
     this.statusFile?.dispose();

@@ -47,18 +47,26 @@ export async function prepareSocketPath(path: string): Promise<void> {
   } catch (e) {
     throw new SocketPathError(path, `cannot create its folder: ${(e as Error).message}`);
   }
+  if ((await inspectSocketPath(path)) === "stale") unlinkSync(path); // left by a daemon that died
+}
+
+/**
+ * Whether `path` can be listened on, without changing anything: nothing there ("free"), a socket
+ * nobody answers on ("stale", to be replaced), or a SocketPathError for what must not be replaced.
+ */
+export async function inspectSocketPath(path: string): Promise<"free" | "stale"> {
   let st: ReturnType<typeof lstatSync> | undefined;
   try {
     st = lstatSync(path);
   } catch {
-    return; // nothing there
+    return "free";
   }
   if (st.isSymbolicLink()) throw new SocketPathError(path, "is a symbolic link; refusing to follow or replace it");
   if (!st.isSocket()) throw new SocketPathError(path, "exists and is not a socket; refusing to replace it");
   if (await socketAnswers(path)) {
     throw new SocketPathError(path, "another process is already listening here (is a daemon already running?)");
   }
-  unlinkSync(path); // stale: left by a daemon that died
+  return "stale";
 }
 
 /** Remove our socket file, but only if it is still a socket (never a file put there since). */

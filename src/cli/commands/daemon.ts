@@ -1,6 +1,7 @@
 /** The main command: run the daemon, or (with --show-status / --restart-service) talk to a running one. */
 import { controlRequest } from "../../control/client.ts";
-import { startDaemon } from "../../runtime/daemon.ts";
+import { type DaemonHandle, startDaemon } from "../../runtime/daemon.ts";
+import { createLogger } from "../../runtime/log.ts";
 import { cliErrors, statusSocketOf } from "../resolve.ts";
 
 export interface DaemonArgs {
@@ -26,19 +27,46 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
       const { runOwnedDashboard } = await import("../../tui/owned.ts");
       return runOwnedDashboard(args, await statusSocketOf({ socket: args["status-socket"], config: args.config }));
     }
-    const { checkedConfig } = await import("../checked-config.ts");
-    const cfg = await checkedConfig(args);
-    const servers = cfg.servers;
-    const daemon = await startDaemon(servers, { statusSocket: args["status-socket"] ?? cfg.statusSocket, handleSignals: true }).catch(
-      (e: unknown) => {
+    // SIGHUP reloads the config. Caught from here on (its default would end the daemon without
+    // cleaning up); one that arrives while the daemon is still starting is applied once it is up.
+    let daemon: DaemonHandle | null = null;
+    let hupWhileStarting = false;
+    const onHup = () => {
+      createLogger("daemon")("info", "SIGHUP received: reloading the config");
+      if (daemon === null) hupWhileStarting = true;
+      else void daemon.reloadConfig();
+    };
+    process.on("SIGHUP", onHup);
+    try {
+      const { checkedConfig, CheckFailed } = await import("../checked-config.ts");
+      const cfg = await checkedConfig(args);
+      const statusSocket = args["status-socket"] ?? cfg.statusSocket;
+      // A reload validates the file in a `check` child, like the start: the daemon never loads the schema.
+      const loadConfig = async () => {
+        const next = await checkedConfig(args).catch((e: unknown) => {
+          // The check child phrased it for a terminal ("rmcp-mux: file: …"): keep the reason only.
+          throw e instanceof CheckFailed ? new Error(e.message.replace(/^rmcp-mux: /, "")) : e;
+        });
+        if (next.statusSocket !== statusSocket && args["status-socket"] === undefined) {
+          createLogger("daemon")(
+            "warn",
+            `reload: status_socket changed to ${next.statusSocket}; the control socket stays on ${statusSocket} until a restart`,
+          );
+        }
+        return next.servers;
+      };
+      daemon = await startDaemon(cfg.servers, { statusSocket, handleSignals: true, loadConfig }).catch((e: unknown) => {
         if (!(e instanceof AggregateError)) throw e;
         process.stderr.write(`rmcp-mux: could not start:\n${e.message}\n`);
         return null;
-      },
-    );
-    if (daemon === null) return 1;
-    await daemon.done;
-    return 0;
+      });
+      if (daemon === null) return 1;
+      if (hupWhileStarting) void daemon.reloadConfig();
+      await daemon.done;
+      return 0;
+    } finally {
+      process.off("SIGHUP", onHup);
+    }
   });
 }
 
