@@ -7,6 +7,7 @@ import { COMMIT, VERSION } from "../version.ts";
 import { ControlServer } from "./control-server.ts";
 import { createLogger } from "./log.ts";
 import { describeReload, diffConfigs, ReloadError, type ReloadSummary } from "./reload.ts";
+import type { Listener } from "./listener.ts";
 import { MuxServer } from "./server.ts";
 import { inspectSocketPath } from "./socket-path.ts";
 import type { DaemonStatus } from "./status.ts";
@@ -22,6 +23,8 @@ export interface DaemonOptions {
    * cannot reload from its config (`reload(configs)` still works).
    */
   loadConfig?: () => Promise<ServerConfig[]>;
+  /** Sockets already bound while the config was being checked, by socket path; each server takes its own. */
+  early?: ReadonlyMap<string, Listener>;
 }
 
 export type ReloadOutcome = { ok: true; reload: ReloadSummary } | { ok: false; error: string };
@@ -225,7 +228,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     : null;
   const results = await Promise.allSettled([
     ...(control ? [control.start()] : []),
-    ...[...servers.values()].map((s) => s.start()),
+    ...[...servers.values()].map((s) => s.start(opts.early?.get(s.config.socket))),
   ]);
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failed.length > 0) {

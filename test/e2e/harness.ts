@@ -266,7 +266,8 @@ export interface StartOptions {
 
 /**
  * Spawn `bun src/cli/main.ts --config <configPath> ...extraArgs` and resolve once every expected socket accepts a
- * connection (poll every 20 ms, timeout 10 s). Rejects with the collected stderr on timeout or early exit.
+ * connection (poll every 20 ms, timeout 10 s) and the daemon has logged that it is ready. Rejects with the
+ * collected stderr on timeout or early exit.
  */
 export async function startDaemon(configPath: string, extraArgs: string[] = [], opts: StartOptions = {}): Promise<Daemon> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -389,6 +390,17 @@ export async function startDaemon(configPath: string, extraArgs: string[] = [], 
       );
     }
     await Bun.sleep(20); // polling interval for connect()
+  }
+  // Sockets are bound while the config is still being checked, so a connectable socket does not yet mean a
+  // running server: wait for the daemon to say it is ready (its info log line) unless logging is turned down.
+  const level = opts.env?.RMCP_MUX_LOG ?? process.env.RMCP_MUX_LOG;
+  if (sockets.length > 0 && level !== "warn" && level !== "error") {
+    await daemon.waitForStderr(/\[daemon\] ready: \d+ server/, Math.max(1000, deadline - Date.now())).catch(async (e) => {
+      if (!isExited) proc.kill("SIGKILL");
+      await exited;
+      liveDaemons.delete(daemon);
+      throw e;
+    });
   }
   return daemon;
 }

@@ -37,9 +37,28 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
       else void daemon.reloadConfig();
     };
     process.on("SIGHUP", onHup);
+    // The sockets are bound while the config is checked (the check takes ~300 ms); nothing is spawned
+    // until it passes, and a refused config releases them again. A stop signal in that window must
+    // release them too, so it is caught from here until the daemon installs its own handlers.
+    let stopBeforeStart = false;
+    const onEarlyStop = () => void (stopBeforeStart = true);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, onEarlyStop);
+    const { bindEarly, releaseUnclaimed, socketPathsOf } = await import("../early-bind.ts");
+    const early = bindEarly(socketPathsOf(args));
     try {
       const { checkedConfig, CheckFailed } = await import("../checked-config.ts");
-      const cfg = await checkedConfig(args);
+      const cfg = await checkedConfig(args).catch(async (e: unknown) => {
+        releaseUnclaimed(await early, []);
+        if (stopBeforeStart) return null; // interrupted (Ctrl+C reaches the check child too): not a config error
+        throw e;
+      });
+      if (cfg === null) return 0;
+      const bound = await early;
+      if (stopBeforeStart) {
+        releaseUnclaimed(bound, []);
+        return 0;
+      }
+      releaseUnclaimed(bound, cfg.servers.map((s) => s.socket));
       const statusSocket = args["status-socket"] ?? cfg.statusSocket;
       // A reload validates the file in a `check` child, like the start: the daemon never loads the schema.
       const loadConfig = async () => {
@@ -55,7 +74,8 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
         }
         return next.servers;
       };
-      daemon = await startDaemon(cfg.servers, { statusSocket, handleSignals: true, loadConfig }).catch((e: unknown) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onEarlyStop);
+      daemon = await startDaemon(cfg.servers, { statusSocket, handleSignals: true, loadConfig, early: bound }).catch((e: unknown) => {
         if (!(e instanceof AggregateError)) throw e;
         process.stderr.write(`rmcp-mux: could not start:\n${e.message}\n`);
         return null;
@@ -66,6 +86,7 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
       return 0;
     } finally {
       process.off("SIGHUP", onHup);
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onEarlyStop);
     }
   });
 }
