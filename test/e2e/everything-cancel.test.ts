@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { cleanup, type FixtureStats, RawClient, resultText, startDaemon, trackPid, waitFor, writeConfig } from "./harness.ts";
-import { allText, closeSdkClients, connectSdkClient, expectWireClean, type SdkClient, takeWireViolations, wireCheckRaw } from "./wire.ts";
+import { allText, closeSdkClients, connectSdkClient, expectWireClean, type SdkClient, takeWireViolations, wireCheckRaw, useSdkSuite } from "./wire.ts";
 
 let socket = "";
 
@@ -18,15 +18,7 @@ beforeAll(async () => {
   await startDaemon(cfg.configPath);
   socket = cfg.sockets.fixture!;
 });
-afterEach(async () => {
-  const v = takeWireViolations();
-  await closeSdkClients();
-  expect(v).toEqual([]);
-});
-afterAll(async () => {
-  await closeSdkClients();
-  await cleanup();
-});
+useSdkSuite();
 
 const T = { timeout: 10_000 };
 

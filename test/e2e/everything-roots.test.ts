@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Root } from "@modelcontextprotocol/sdk/types.js";
 import { cleanup, startDaemon, writeConfig } from "./harness.ts";
-import { allText, closeSdkClients, connectSdkClient, EVERYTHING_SERVER, expectWireClean, takeWireViolations } from "./wire.ts";
+import { allText, closeSdkClients, connectSdkClient, EVERYTHING_SERVER, expectWireClean, takeWireViolations, useSdkSuite } from "./wire.ts";
 
 let socket = "";
 
@@ -15,15 +15,7 @@ beforeAll(async () => {
   await startDaemon(cfg.configPath);
   socket = cfg.sockets.everything!;
 });
-afterEach(async () => {
-  const v = takeWireViolations();
-  await closeSdkClients();
-  expect(v).toEqual([]);
-});
-afterAll(async () => {
-  await closeSdkClients();
-  await cleanup();
-});
+useSdkSuite();
 
 const T = { timeout: 15_000 };
 const rootsLog = (n: number) => (m: any) =>

@@ -19,6 +19,7 @@ import {
   type SdkClient,
   type SdkClientOptions,
   takeWireViolations,
+  useSdkSuite,
 } from "./wire.ts";
 
 let socket = "";
@@ -29,15 +30,7 @@ beforeAll(async () => {
   daemon = await startDaemon(cfg.configPath);
   socket = cfg.sockets.everything!;
 });
-afterEach(async () => {
-  const v = takeWireViolations();
-  await closeSdkClients();
-  expect(v).toEqual([]);
-});
-afterAll(async () => {
-  await closeSdkClients();
-  await cleanup();
-});
+useSdkSuite();
 
 const T = { timeout: 15_000 };
 

@@ -22,7 +22,7 @@
  * Limits: the SDK's `JSONRPCMessageSchema` refuses an error response with `"id": null` (JSON-RPC's answer to a line
  * that cannot be parsed), so suites that send garbage on purpose cannot use this checker for those answers.
  */
-import { expect } from "bun:test";
+import { afterAll, afterEach, expect } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -56,7 +56,7 @@ import {
   ServerNotificationSchema,
   ServerRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { BUN, PROXY, REPO, type RawClient, type Received, type ServerSpec, VERBOSE } from "./harness.ts";
+import { BUN, cleanup, PROXY, REPO, type RawClient, type Received, type ServerSpec, VERBOSE } from "./harness.ts";
 
 // ---- schema checks --------------------------------------------------------------------------------------------
 
@@ -504,4 +504,17 @@ export const EVERYTHING_SERVER: ServerSpec = {
 /** Text of every content item of a tools/call result, joined. */
 export function allText(r: any): string {
   return (r?.content ?? []).map((c: any) => (c?.type === "text" ? c.text : "")).join("\n");
+}
+
+/** The hooks every SDK suite shares: no wire violation after each test, clients closed, everything cleaned up. */
+export function useSdkSuite(): void {
+  afterEach(async () => {
+    const v = takeWireViolations();
+    await closeSdkClients();
+    expect(v).toEqual([]);
+  });
+  afterAll(async () => {
+    await closeSdkClients();
+    await cleanup();
+  });
 }
