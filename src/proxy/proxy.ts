@@ -11,7 +11,7 @@
 import type { Socket } from "bun";
 import { LineDecoder } from "../router/framing.ts";
 import { errorLine, INTERNAL_ERROR, NULL_ID } from "../router/jsonrpc.ts";
-import { emptySpans, methodOf, scanTopLevel } from "../router/scan.ts";
+import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel } from "../router/scan.ts";
 import { Outbox } from "../runtime/outbox.ts";
 
 export interface ProxyOptions {
@@ -46,7 +46,9 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
 
   const fromDaemon = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
     onLine(line) {
-      if (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0) {
+      // Answers are most of the traffic: find their id without a full scan when it stands where SDKs put it.
+      const isAnswer = quickResponseId(line, spans) || (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0);
+      if (isAnswer) {
         const rawId = line.slice(spans.idStart, spans.idEnd);
         if (rawId === REPLAY_ID) return; // the answer to our own replayed handshake
         open.delete(rawId);
@@ -123,7 +125,11 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
 
   const fromHost = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
     onLine(line) {
-      if (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart >= 0) {
+      // Until the host's initialize has been seen every line is scanned (its method is needed then).
+      const isRequest =
+        (initLine !== null && quickRequestSpan(line, spans)) ||
+        (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart >= 0);
+      if (isRequest) {
         const rawId = line.slice(spans.idStart, spans.idEnd);
         if (outbox === null) {
           toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon is not reachable right now; retry shortly", "backend_unavailable"));

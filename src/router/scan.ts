@@ -211,6 +211,12 @@ export function quickRequestId(s: string, out: Spans, id: unknown): boolean {
   return typeof id === "string" ? text === `"${id}"` : Number(text) === id;
 }
 
+/** Locates the id of a line that is plainly a request (method first, or right after the id); false means "use scanTopLevel". */
+export function quickRequestSpan(s: string, out: Spans): boolean {
+  if (s.startsWith('{"method":')) return suffixId(s, out);
+  return prefixId(s, out) && s.startsWith(',"method":', out.idEnd);
+}
+
 /** Locates the id of a backend line that is plainly a success response; false means "use scanTopLevel". */
 export function quickResponseId(s: string, out: Spans): boolean {
   if (s.startsWith('{"result":')) return suffixId(s, out);

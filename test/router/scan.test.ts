@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { emptySpans, methodOf, quickRequestId, quickResponseId, scanTopLevel, splice } from "../../src/router/scan.ts";
+import { emptySpans, methodOf, quickRequestId, quickRequestSpan, quickResponseId, scanTopLevel, splice } from "../../src/router/scan.ts";
 
 const s = emptySpans();
 const idOf = (text: string) => (scanTopLevel(text, s) ? text.slice(s.idStart, s.idEnd) : undefined);
@@ -93,6 +93,8 @@ describe("fast id paths", () => {
     expect(quickResponseId('{"method":"x","jsonrpc":"2.0","id":1}', quick)).toBe(false);
     expect(quickResponseId('{"jsonrpc":"2.0","id":1,"error":{}}', quick)).toBe(false);
     expect(quickResponseId('{"result":{"a":{"id":5}}}', quick)).toBe(false);
+    expect(quickRequestSpan('{"method":"notifications/x","params":{"id":5}}', quick)).toBe(false);
+    expect(quickRequestSpan('{"jsonrpc":"2.0","id":3,"result":{}}', quick)).toBe(false);
   });
 
   test("whenever they answer, they agree with the full scan (generated messages, hostile strings)", () => {
@@ -114,6 +116,9 @@ describe("fast id paths", () => {
         const text = JSON.stringify(m);
         scanTopLevel(text, full);
         const isResponse = "result" in m;
+        if (!isResponse && quickRequestSpan(text, quick)) {
+          expect([quick.idStart, quick.idEnd]).toEqual([full.idStart, full.idEnd]);
+        }
         const ok = isResponse ? quickResponseId(text, quick) : quickRequestId(text, quick, id);
         if (!ok) continue;
         answered++;
