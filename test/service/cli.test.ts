@@ -64,7 +64,11 @@ function box(servers: Record<string, Record<string, unknown>> = { fx: {} }): Box
 }
 
 async function svc(b: Box, args: string[], env: Record<string, string> = {}) {
-  const base: Record<string, string | undefined> = { ...process.env, HOME: b.home, PATH: b.pathEnv, FAKE_LOG: b.log, FAKE_LOADED: path.join(b.root, "loaded"), ...env };
+  // TMPDIR inside the box: the "program in a temporary folder" warning must not depend on where the checkout lives
+  // (a clean CI clone may well sit under /tmp).
+  const tmp = path.join(b.root, "tmp");
+  mkdirSync(tmp, { recursive: true });
+  const base: Record<string, string | undefined> = { ...process.env, HOME: b.home, PATH: b.pathEnv, TMPDIR: tmp, FAKE_LOG: b.log, FAKE_LOADED: path.join(b.root, "loaded"), ...env };
   delete base.XDG_CONFIG_HOME;
   const proc = Bun.spawn([BUN, CLI, "service", ...args], { cwd: REPO, env: base, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
