@@ -3,11 +3,13 @@
  * rmcp-mux-proxy: the stdio command an MCP host runs. Deliberately free of citty, arktype and
  * everything else the daemon uses: hosts spawn one per session, so start-up is the cost that matters.
  */
+import { COMMIT, VERSION } from "../version.ts";
 import { runProxy } from "./proxy.ts";
 
 const USAGE = `rmcp-mux-proxy — bridge stdio to an rmcp-mux socket
 
 Usage: rmcp-mux-proxy --socket PATH [--retry-ms N] [--drain-ms N]
+       rmcp-mux-proxy --version
 
   --socket PATH   the server's socket from mux.toml (~ is expanded)
   --retry-ms N    keep trying to connect for N ms (default 5000)
@@ -20,6 +22,10 @@ export async function proxyMain(argv: string[]): Promise<number> {
     const a = argv[i] as string;
     if (a === "-h" || a === "--help") {
       process.stdout.write(USAGE);
+      return 0;
+    }
+    if (a === "-v" || a === "--version") {
+      process.stdout.write(`rmcp-mux-proxy ${VERSION} (${COMMIT})\n`);
       return 0;
     }
     const eq = a.indexOf("=");
