@@ -23,9 +23,9 @@ import {
   type JsonId,
   type MuxErrorReason,
 } from "./jsonrpc.ts";
-import { Batch } from "./batch.ts";
+import { Batches } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
-import { emptySpans, methodOf, quickRequestId, quickResponseId, scanArray, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { emptySpans, methodOf, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "./scan.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";
@@ -71,8 +71,6 @@ interface Client {
   readonly subs: Set<string>;
   /** The protocol version the client asked for (batches depend on it). */
   version: string;
-  /** Batches still collecting answers; empty for nearly every client. */
-  batches: Batch[];
 }
 
 interface Pending {
@@ -106,10 +104,7 @@ export class Router {
   private readonly subscriptions = new Subscriptions();
   private readonly levels = new LogLevels();
   private readonly tasks = new TaskOwners();
-  /** How many clients have open batches: the common case skips the batch check entirely. */
-  private batchClients = 0;
-  /** The batch whose items are being dispatched right now, if any. */
-  private batching: { cid: number; batch: Batch } | null = null;
+  private readonly batches: Batches;
   private readonly spans: Spans = emptySpans();
   private readonly clock: Clock;
   private initParams: Record<string, unknown> | null = null;
@@ -129,6 +124,14 @@ export class Router {
     private readonly opts: RouterOptions,
   ) {
     this.clock = opts.clock ?? realClock;
+    this.batches = new Batches({
+      send: (cid, line) => this.host.toClient(cid, line),
+      rawIdOf: (line) => this.rawIdOf(line),
+      dispatch: (cid, msg, line) => {
+        const c = this.clients.get(cid);
+        if (c !== undefined) this.dispatch(c, msg, line);
+      },
+    });
     this.serverRequests = new ServerRequests({
       toClient: (cid, line) => this.emit(cid, line),
       toBackend: (line) => this.host.toBackend(line),
@@ -164,7 +167,6 @@ export class Router {
       queue: [],
       subs: new Set(),
       version: "",
-      batches: [],
     });
     if (!active) {
       this.host.log("info", `client ${cid} waits for a slot (max_active_clients=${this.opts.maxActiveClients})`);
@@ -225,7 +227,7 @@ export class Router {
     this.levels.remove(cid);
     if (canTell) this.pushLevel();
     this.tasks.removeClient(cid);
-    if (c.batches.length > 0) this.batchClients--;
+    this.batches.clientGone(cid);
     this.serverRequests.clientGone(cid);
     if (c.active) {
       this.activeCount--;
@@ -235,36 +237,8 @@ export class Router {
 
   /** Every line for a client goes through here, so a batch can collect its answers. */
   private emit(cid: number, line: string): void {
-    if (this.batchClients !== 0) {
-      const c = this.clients.get(cid);
-      if (c !== undefined && c.batches.length > 0 && this.collect(c, line)) return;
-    }
+    if (this.batches.active && this.batches.collect(cid, line)) return;
     this.host.toClient(cid, line);
-  }
-
-  private collect(c: Client, line: string): boolean {
-    const s = this.spans;
-    if (!scanTopLevel(line, s) || s.methodStart >= 0 || s.idStart < 0) return false;
-    const rawId = line.slice(s.idStart, s.idEnd);
-    for (let i = 0; i < c.batches.length; i++) {
-      const b = c.batches[i] as Batch;
-      if (!b.take(rawId, line)) continue;
-      if (b.complete && b.sealed) this.finishBatch(c, i);
-      return true;
-    }
-    if (this.batching !== null && this.batching.cid === c.id) {
-      this.batching.batch.answers.push(line);
-      return true;
-    }
-    return false;
-  }
-
-  private finishBatch(c: Client, index: number): void {
-    const b = c.batches[index] as Batch;
-    c.batches.splice(index, 1);
-    if (c.batches.length === 0) this.batchClients--;
-    const reply = b.reply();
-    if (reply !== undefined) this.host.toClient(c.id, reply);
   }
 
   private clientBatch(c: Client, items: unknown[], line: string): void {
@@ -275,41 +249,7 @@ export class Router {
       );
     }
     if (items.length === 0) return this.invalid(c.id, NULL_ID, "an empty batch");
-    // Each item travels as its own original text, so its id comes back digit for digit.
-    const spans = scanArray(line);
-    const texts = items.map((item, k) => {
-      const span = spans?.[k];
-      return span !== undefined ? line.slice(span[0], span[1]) : JSON.stringify(item);
-    });
-    const batch = new Batch();
-    if (c.batches.length === 0) this.batchClients++;
-    c.batches.push(batch);
-    items.forEach((item, k) => {
-      const m = item as Record<string, unknown> | null;
-      if (typeof m === "object" && m !== null && typeof m.method === "string" && isValidId(m.id) && m.method !== "initialize") {
-        batch.open.add(this.rawIdOf(texts[k] as string));
-      }
-    });
-    // Answers the mux makes while the items are dispatched (errors, local answers) belong in the array too.
-    this.batching = { cid: c.id, batch };
-    try {
-      items.forEach((item, k) => {
-        const m = item as Record<string, unknown> | null;
-        if (typeof m !== "object" || m === null || Array.isArray(m)) {
-          batch.answers.push(errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: a batch item must be an object", "invalid_request"));
-        } else if (m.method === "initialize") {
-          const rawId = isValidId(m.id) ? this.rawIdOf(texts[k] as string) : NULL_ID;
-          batch.answers.push(errorLine(rawId, INVALID_REQUEST, "Invalid Request: initialize cannot be batched", "invalid_request"));
-        } else {
-          this.dispatch(c, m, texts[k] as string);
-        }
-      });
-    } finally {
-      this.batching = null;
-    }
-    batch.sealed = true;
-    const i = c.batches.indexOf(batch);
-    if (i >= 0 && batch.complete) this.finishBatch(c, i);
+    this.batches.receive(c.id, items, line);
   }
 
   private promoteWaiting(): void {
@@ -891,7 +831,7 @@ export class Router {
   clientBusy(cid: number): boolean {
     const c = this.clients.get(cid);
     if (c === undefined) return false;
-    return !c.active || c.inflight.size > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || c.batches.length > 0;
+    return !c.active || c.inflight.size > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.batches.has(cid);
   }
 
   /** Ends every timer: the router is being discarded. */
