@@ -2,52 +2,21 @@
  * The official SDK Client, over StdioClientTransport running our proxy (`bun src/proxy/main.ts --socket <path>`),
  * against a daemon whose server is @modelcontextprotocol/server-everything (run under bun).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import path from "node:path";
-import { BUN, cleanup, PROXY, REPO, startDaemon, VERBOSE, writeConfig } from "./harness.ts";
+import { describe, expect, test } from "bun:test";
+import { startDaemon, writeConfig } from "./harness.ts";
+import { connectSdkClient, EVERYTHING_SERVER, useSdkSuite } from "./wire.ts";
 
-const EVERYTHING = path.join(REPO, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-
-const sdkClients: Array<{ client: Client; stderr: string[] }> = [];
-
-afterEach(async () => {
-  for (const { client } of sdkClients.splice(0)) await client.close().catch(() => {});
-  await cleanup();
-});
-afterAll(cleanup);
+// Clients closed, wire checked (every message valid per the SDK's schemas) and daemons cleaned up after each test.
+useSdkSuite();
 
 async function startEverything() {
   // server-everything under bun was checked to answer initialize/tools/call; its banner goes to stderr
-  const cfg = writeConfig(undefined, { everything: { cmd: BUN, args: [EVERYTHING], request_timeout_ms: 15_000 } });
+  const cfg = writeConfig(undefined, { everything: { ...EVERYTHING_SERVER, request_timeout_ms: 15_000 } });
   const daemon = await startDaemon(cfg.configPath);
   return { cfg, daemon };
 }
 
-async function sdkClient(socket: string, name: string): Promise<{ client: Client; stderr: string[] }> {
-  const transport = new StdioClientTransport({
-    command: BUN,
-    args: [PROXY, "--socket", socket],
-    cwd: REPO,
-    stderr: "pipe",
-    env: { ...(process.env as Record<string, string>) },
-  });
-  const stderr: string[] = [];
-  transport.stderr?.on("data", (b: Buffer) => {
-    stderr.push(b.toString());
-    if (VERBOSE) console.error(`[proxy ${name}] ${b.toString().trimEnd()}`);
-  });
-  const client = new Client({ name, version: "0.0.1" });
-  const entry = { client, stderr };
-  sdkClients.push(entry);
-  try {
-    await client.connect(transport, { timeout: 15_000 });
-  } catch (e) {
-    throw new Error(`SDK client ${name} failed to connect: ${String(e)}; proxy stderr:\n${stderr.join("")}`);
-  }
-  return entry;
-}
+const sdkClient = (socket: string, name: string) => connectSdkClient(socket, name);
 
 const textOf = (r: any): string => r.content?.[0]?.text;
 
