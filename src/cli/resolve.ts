@@ -4,6 +4,12 @@ import { UsageError } from "../errors.ts";
 
 export { UsageError } from "../errors.ts";
 
+/** The flags of every command that talks to a running daemon: which one (statusSocketOf resolves them). */
+export const daemonTargetArgs = {
+  socket: { type: "string", description: "The daemon's control socket", valueHint: "PATH" },
+  config: { type: "string", description: "The daemon's mux.toml (its status_socket is used)", valueHint: "PATH" },
+} as const;
+
 export async function statusSocketOf(args: { socket?: string; config?: string; "status-socket"?: string }): Promise<string> {
   const explicit = args.socket ?? args["status-socket"];
   if (explicit) return expandHome(explicit);

@@ -21,6 +21,10 @@ import {
   trackPid,
   waitFor,
   writeConfig,
+  askControl as ask,
+  daemonStatus,
+  serverStatus,
+  type Answer,
 } from "./harness.ts";
 
 afterEach(cleanup);
@@ -28,22 +32,6 @@ afterAll(cleanup);
 // real processes on a possibly busy machine: every wait inside has its own, shorter bound
 setDefaultTimeout(45_000);
 
-interface Answer {
-  ok: boolean;
-  id?: string | number;
-  error?: string;
-  status?: DaemonStatus;
-  server?: ServerStatus;
-}
-
-let seq = 0;
-/** Send one control request on an open connection (with a fresh id) and wait for the answer carrying that id. */
-async function ask(c: RawClient, req: Record<string, unknown>, timeoutMs = 10_000): Promise<Answer> {
-  const id = `q${++seq}`;
-  c.send({ ...req, id });
-  const r = await c.next((r) => (r.msg as any)?.id === id && "ok" in (r.msg as any), timeoutMs, `control answer ${id}`);
-  return r.msg as unknown as Answer;
-}
 
 /** The next line on a control connection that is an answer (has `ok`), in order. */
 async function nextAnswer(c: RawClient, what: string): Promise<Answer> {
@@ -51,21 +39,7 @@ async function nextAnswer(c: RawClient, what: string): Promise<Answer> {
   return r.msg as unknown as Answer;
 }
 
-/** One server's status, through a fresh control connection (the product's own client). */
-async function serverStatus(ctl: string, name: string): Promise<ServerStatus> {
-  const a = await controlRequest(ctl, { cmd: "status" }, 5000);
-  if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  const s = a.status.servers.find((x) => x.name === name);
-  if (!s) throw new Error(`no server ${name} in status`);
-  if (s.pid !== null) trackPid(s.pid);
-  return s;
-}
 
-async function daemonStatus(ctl: string): Promise<DaemonStatus> {
-  const a = await controlRequest(ctl, { cmd: "status" }, 5000);
-  if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  return a.status;
-}
 
 const srv = (st: DaemonStatus, name: string) => st.servers.find((s) => s.name === name)!;
 
@@ -94,9 +68,9 @@ describe("control socket", () => {
     expect(st.mode & 0o777).toBe(0o600);
 
     const c = await RawClient.connect(ctl);
-    const a = await ask(c, { cmd: "status" });
+    const a = await ask(c, { cmd: "status", id: "status-1" });
     expect(a.ok).toBe(true);
-    expect(a.id).toBe(`q${seq}`); // the id is echoed
+    expect(a.id).toBe("status-1"); // the id is echoed
     const s = a.status!;
     expect(s.pid).toBe(daemon.proc.pid);
     expect(s.statusSocket).toBe(ctl);
@@ -265,9 +239,9 @@ describe("control socket", () => {
     expect(bad.ok).toBe(false);
     expect(bad.error).toContain("invalid JSON");
 
-    const unknown = await ask(c, { cmd: "frobnicate" });
+    const unknown = await ask(c, { cmd: "frobnicate", id: "unknown-1" });
     expect(unknown.ok).toBe(false);
-    expect(unknown.id).toBe(`q${seq}`);
+    expect(unknown.id).toBe("unknown-1");
     expect(unknown.error).toContain("unknown command");
     for (const cmd of ["status", "restart", "stop", "start", "subscribe"]) expect(unknown.error).toContain(cmd);
 

@@ -11,6 +11,9 @@ import TOML from "@iarna/toml";
 import type { Socket, Subprocess } from "bun";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { controlRequest } from "../../src/control/client.ts";
+import type { ReloadSummary } from "../../src/runtime/reload.ts";
+import type { DaemonStatus, ServerStatus } from "../../src/runtime/status.ts";
 
 // ---- paths ---------------------------------------------------------------------------------------------------
 
@@ -756,4 +759,40 @@ export interface FixtureStats {
 export function resultText(msg: RpcMessage): string {
   if (msg.error) throw new Error(`expected a result, got error ${JSON.stringify(msg.error)}`);
   return msg.result?.content?.[0]?.text;
+}
+
+// ---- control socket ------------------------------------------------------------------------------------------
+
+/** The daemon's status through a fresh control connection (the product's own client); child pids are tracked. */
+export async function daemonStatus(ctl: string, timeoutMs = 10_000): Promise<DaemonStatus> {
+  const a = await controlRequest(ctl, { cmd: "status" }, timeoutMs);
+  if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
+  for (const s of a.status.servers) if (s.pid !== null) trackPid(s.pid);
+  return a.status;
+}
+
+/** One server's status (see daemonStatus). */
+export async function serverStatus(ctl: string, name: string): Promise<ServerStatus> {
+  const s = (await daemonStatus(ctl)).servers.find((x) => x.name === name);
+  if (!s) throw new Error(`no server ${name} in status`);
+  return s;
+}
+
+/** A control answer, with every field a command may carry. */
+export interface Answer {
+  ok: boolean;
+  id?: string | number;
+  error?: string;
+  status?: DaemonStatus;
+  server?: ServerStatus;
+  reload?: ReloadSummary;
+}
+
+let askSeq = 0;
+/** Send one control request on an open connection (its own `id`, or a fresh one) and wait for the answer carrying that id. */
+export async function askControl(c: RawClient, req: Record<string, unknown>, timeoutMs = 10_000): Promise<Answer> {
+  const id = (req.id as string | number | undefined) ?? `q${++askSeq}`;
+  c.send({ ...req, id });
+  const r = await c.next((r) => (r.msg as any)?.id === id && "ok" in (r.msg as any), timeoutMs, `control answer ${id}`);
+  return r.msg as unknown as Answer;
 }

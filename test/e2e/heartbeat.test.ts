@@ -25,6 +25,7 @@ import {
   trackPid,
   waitFor,
   writeConfig,
+  serverStatus,
 } from "./harness.ts";
 
 afterEach(cleanup);
@@ -35,14 +36,6 @@ setDefaultTimeout(45_000);
 const HANG = path.join(REPO, "test/fixtures/hang-after.ts");
 const SLOW_PING = path.join(REPO, "test/fixtures/slow-ping.ts");
 
-async function serverStatus(ctl: string, name = "s"): Promise<ServerStatus> {
-  const a = await controlRequest(ctl, { cmd: "status" }, 5000);
-  if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  const s = a.status.servers.find((x) => x.name === name);
-  if (!s) throw new Error(`no server ${name} in status`);
-  if (s.pid !== null) trackPid(s.pid);
-  return s;
-}
 
 async function boot(spec: ServerSpec) {
   const dir = tempDir();
@@ -52,7 +45,7 @@ async function boot(spec: ServerSpec) {
   const ctl = path.join(dir, "daemon.sock");
   const daemon = await startDaemon(cfg.configPath, [], { waitSockets: [cfg.sockets.s!, ctl], timeoutMs: 20_000 });
   // startDaemon's readiness probe is a real (short) connection: let the daemon see it leave
-  await waitFor(async () => (await serverStatus(ctl)).clients.connected === 0, 5000, "probe gone");
+  await waitFor(async () => (await serverStatus(ctl, "s")).clients.connected === 0, 5000, "probe gone");
   const firstPid = async () => {
     const [pid] = await waitFor(() => (readPids(pidfile).length >= 1 ? readPids(pidfile) : null), 5000, "child started");
     trackPid(pid!);
@@ -106,7 +99,7 @@ describe("heartbeat", () => {
     expect(restartAt).toBeGreaterThan(failAt);
     expect(seen.slice(0, restartAt).every((s) => s.restarts === 0 && s.lastRestartReason === null)).toBe(true);
 
-    const after = await serverStatus(ctl);
+    const after = await serverStatus(ctl, "s");
     expect(after.restarts).toBeGreaterThanOrEqual(1);
     expect(after.lastRestartReason).toBe("heartbeat: 2 pings in a row got no answer within 500 ms");
     expect(after.heartbeat.enabled).toBe(true);
@@ -152,7 +145,7 @@ describe("heartbeat", () => {
 
     // the new child answers its pings: watched until a heartbeat succeeded on it, still one restart
     const s = await waitFor(async () => {
-      const s = await serverStatus(ctl);
+      const s = await serverStatus(ctl, "s");
       return s.pid === st.pid && s.heartbeat.latencyMs !== null ? s : null;
     }, 5000, "a successful heartbeat on the new child");
     expect(s.restarts).toBe(1);
@@ -172,7 +165,7 @@ describe("heartbeat", () => {
     // the fixture logs each ping it answered; the status carries the child's stderr tail
     // (a failure or a restart ends the wait at once, to fail below)
     const s = await waitFor(async () => {
-      const s = await serverStatus(ctl);
+      const s = await serverStatus(ctl, "s");
       const done = s.stderrTail.includes("slow-ping answered ping #6") || s.restarts > 0 || s.heartbeat.failures > 0;
       return done ? s : null;
     }, 10_000, "six slow pings answered");
@@ -208,7 +201,7 @@ describe("heartbeat", () => {
       heartbeat_max_failures: 1,
     });
     const s = await waitFor(async () => {
-      const s = await serverStatus(ctl);
+      const s = await serverStatus(ctl, "s");
       return s.restarts >= 1 ? s : null;
     }, 10_000, "restart by the heartbeat");
     expect(s.lastRestartReason).toBe("heartbeat: 1 ping in a row got no answer within 150 ms");
@@ -228,7 +221,7 @@ describe("heartbeat", () => {
     void a.callTool("freeze", {}, "frozen", 8000).catch(() => {});
     // a heartbeat ping reached the silent child and is waiting for its timeout
     await waitFor(
-      async () => (await serverStatus(ctl)).stderrTail.includes(`hang-after pid=${pid1} ignored ping`),
+      async () => (await serverStatus(ctl, "s")).stderrTail.includes(`hang-after pid=${pid1} ignored ping`),
       5000,
       "a ping left unanswered",
       10,
@@ -241,7 +234,7 @@ describe("heartbeat", () => {
     // Watch until well past that ping's timeout: the server must stay stopped, with no new child.
     const until = seenAt + 1000 + 600;
     while (Date.now() < until) {
-      const s = await serverStatus(ctl);
+      const s = await serverStatus(ctl, "s");
       expect(s.state).toBe("stopped");
       expect(s.pid).toBeNull();
       expect(s.restarts).toBe(0);
@@ -265,7 +258,7 @@ describe("a server that always hangs", () => {
     });
     const failed = await waitFor(
       async () => {
-        const s = await serverStatus(ctl);
+        const s = await serverStatus(ctl, "s");
         return s.state === "failed" ? s : null;
       },
       20_000,

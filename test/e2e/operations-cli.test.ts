@@ -19,6 +19,7 @@ import {
   writeConfig,
   type Daemon,
   type WrittenConfig,
+  serverStatus,
 } from "./harness.ts";
 
 afterEach(cleanup);
@@ -28,14 +29,6 @@ afterAll(cleanup);
 const CLI_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 45_000;
 
-async function serverStatus(ctl: string, name: string): Promise<ServerStatus> {
-  const a = await controlRequest(ctl, { cmd: "status" }, 5000);
-  if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  const s = a.status.servers.find((x) => x.name === name);
-  if (!s) throw new Error(`no server ${name} in status`);
-  if (s.pid !== null) trackPid(s.pid);
-  return s;
-}
 
 interface Running {
   cfg: WrittenConfig;

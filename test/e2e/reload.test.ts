@@ -25,6 +25,9 @@ import {
   trackPid,
   waitFor,
   writeConfig,
+  askControl,
+  daemonStatus,
+  type Answer,
 } from "./harness.ts";
 
 const listeners: UnixSocketListener<undefined>[] = [];
@@ -36,28 +39,7 @@ afterAll(cleanup);
 // real daemons, check children and fixture processes on a possibly busy machine: every wait has its own bound
 setDefaultTimeout(90_000);
 
-interface Answer {
-  ok: boolean;
-  id?: string | number;
-  error?: string;
-  status?: DaemonStatus;
-  reload?: ReloadSummary;
-}
 
-let seq = 0;
-async function ask(c: RawClient, req: Record<string, unknown>, timeoutMs = 30_000): Promise<Answer> {
-  const id = `r${++seq}`;
-  c.send({ ...req, id });
-  const r = await c.next((r) => (r.msg as any)?.id === id && "ok" in (r.msg as any), timeoutMs, `control answer ${id}`);
-  return r.msg as unknown as Answer;
-}
-
-async function daemonStatus(ctl: string): Promise<DaemonStatus> {
-  const a = await controlRequest(ctl, { cmd: "status" }, 10_000);
-  if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  for (const s of a.status.servers) if (s.pid !== null) trackPid(s.pid);
-  return a.status;
-}
 
 const byName = (st: DaemonStatus): Record<string, ServerStatus> => Object.fromEntries(st.servers.map((s) => [s.name, s]));
 
@@ -118,7 +100,7 @@ describe("config reload", () => {
     const [pidB] = b.pids("b");
     expect(pidA).toBe(b.pids("a")[0]!);
     const sub = await RawClient.connect(b.ctl);
-    expect((await ask(sub, { cmd: "subscribe" })).ok).toBe(true);
+    expect((await askControl(sub, { cmd: "subscribe" }, 30_000)).ok).toBe(true);
 
     b.rewrite({ a: {}, c: {} });
     const from = b.daemon.stderrLines.length;
@@ -180,10 +162,10 @@ describe("config reload", () => {
 
     b.rewrite({ a: { request_timeout_ms: 7000 }, b: {} });
     const ctl = await RawClient.connect(b.ctl);
-    const answer = await ask(ctl, { cmd: "reload" });
+    const answer = await askControl(ctl, { cmd: "reload", id: "reload-1" }, 30_000);
     expect(answer).toEqual({
       ok: true,
-      id: `r${seq}`,
+      id: "reload-1",
       reload: { added: [], removed: [], changed: ["a"], unchanged: ["b"], failed: [] },
     });
 
@@ -249,7 +231,7 @@ describe("config reload", () => {
     b.rewrite({ a: { bogus_key: 1 }, c: {} });
 
     const ctl = await RawClient.connect(b.ctl);
-    const refused = await ask(ctl, { cmd: "reload" });
+    const refused = await askControl(ctl, { cmd: "reload" }, 30_000);
     expect(refused.ok).toBe(false);
     expect(refused.error).toContain('servers.a: unknown key "bogus_key"');
     expect(refused.error).toContain(path.join(b.dir, "mux.toml"));
@@ -280,7 +262,7 @@ describe("config reload", () => {
 
     // and once the file is fixed, the same daemon reloads it
     b.rewrite({ a: {}, c: {} });
-    const ok = await ask(ctl, { cmd: "reload" });
+    const ok = await askControl(ctl, { cmd: "reload" }, 30_000);
     expect(ok.reload).toEqual({ added: ["c"], removed: ["b"], changed: [], unchanged: ["a"], failed: [] });
     expect(await childPid(clientA)).toBe(pidA);
   });
@@ -294,7 +276,7 @@ describe("config reload", () => {
 
     b.rewrite({ a: { request_timeout_ms: 7000 }, c: {} });
     const ctl = await RawClient.connect(b.ctl);
-    const refused = await ask(ctl, { cmd: "reload" });
+    const refused = await askControl(ctl, { cmd: "reload" }, 30_000);
     expect(refused.ok).toBe(false);
     expect(refused.error).toContain(`servers.c.socket: ${b.sock("c")}`);
     expect(refused.error).toContain("already listening");
@@ -316,7 +298,7 @@ describe("config reload", () => {
     b.rewrite({ a: {}, c: {}, d: {} });
     const ctl = await RawClient.connect(b.ctl);
     // three on one connection, without waiting: the first applies the file, the others find nothing to do
-    const answers = await Promise.all([ask(ctl, { cmd: "reload" }), ask(ctl, { cmd: "reload" }), ask(ctl, { cmd: "reload" })]);
+    const answers = await Promise.all([askControl(ctl, { cmd: "reload" }, 30_000), askControl(ctl, { cmd: "reload" }, 30_000), askControl(ctl, { cmd: "reload" }, 30_000)]);
     expect(answers.map((a) => a.ok)).toEqual([true, true, true]);
     expect(answers[0]!.reload).toEqual({ added: ["c", "d"], removed: [], changed: [], unchanged: ["a"], failed: [] });
     for (const a of answers.slice(1)) {

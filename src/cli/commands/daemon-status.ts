@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { controlRequest } from "../../control/client.ts";
 import { renderStatus } from "../format.ts";
-import { cliErrors, statusSocketOf } from "../resolve.ts";
+import { cliErrors, statusSocketOf, daemonTargetArgs } from "../resolve.ts";
 
 export async function printStatus(args: { socket?: string; config?: string; json?: boolean }): Promise<number> {
   const socket = await statusSocketOf(args);
@@ -19,8 +19,7 @@ export default defineCommand({
   meta: { name: "daemon-status", description: "Show the running daemon's servers, clients and counters" },
   args: {
     json: { type: "boolean", description: "Print JSON instead of a table" },
-    socket: { type: "string", description: "The daemon's control socket", valueHint: "PATH" },
-    config: { type: "string", description: "The daemon's mux.toml (its status_socket is used)", valueHint: "PATH" },
+    ...daemonTargetArgs,
   },
   async run({ args }) {
     process.exitCode = await cliErrors(() => printStatus(args));

@@ -1,7 +1,7 @@
 /** `rmcp-mux dashboard`: the live dashboard, attached to a daemon that is already running (left running on quit). */
 import { defineCommand } from "citty";
 import { connectControl } from "../../control/client.ts";
-import { cliErrors, statusSocketOf } from "../resolve.ts";
+import { cliErrors, statusSocketOf, daemonTargetArgs } from "../resolve.ts";
 
 export async function runDashboardCommand(args: { socket?: string; config?: string }): Promise<number> {
   const socket = await statusSocketOf(args);
@@ -16,8 +16,7 @@ export async function runDashboardCommand(args: { socket?: string; config?: stri
 export default defineCommand({
   meta: { name: "dashboard", description: "Live dashboard of a running daemon (j/k move, r restart, s stop, S start, q quit)" },
   args: {
-    socket: { type: "string", description: "The daemon's control socket", valueHint: "PATH" },
-    config: { type: "string", description: "The daemon's mux.toml (its status_socket is used)", valueHint: "PATH" },
+    ...daemonTargetArgs,
   },
   async run({ args }) {
     process.exitCode = await cliErrors(() => runDashboardCommand(args));

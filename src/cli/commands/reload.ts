@@ -4,7 +4,7 @@
  */
 import { defineCommand } from "citty";
 import { controlRequest } from "../../control/client.ts";
-import { cliErrors, statusSocketOf } from "../resolve.ts";
+import { cliErrors, statusSocketOf, daemonTargetArgs } from "../resolve.ts";
 
 export async function reloadDaemon(args: { socket?: string; config?: string; json?: boolean }): Promise<number> {
   const socket = await statusSocketOf(args);
@@ -38,8 +38,7 @@ export default defineCommand({
   meta: { name: "reload", description: "Make the running daemon re-read its config (like SIGHUP) and show what changed" },
   args: {
     json: { type: "boolean", description: "Print the summary as JSON" },
-    socket: { type: "string", description: "The daemon's control socket", valueHint: "PATH" },
-    config: { type: "string", description: "The daemon's mux.toml (its status_socket is used)", valueHint: "PATH" },
+    ...daemonTargetArgs,
   },
   async run({ args }) {
     process.exitCode = await cliErrors(() => reloadDaemon(args));
