@@ -6,7 +6,7 @@
  * client lines, backend lines and backend lifecycle events.
  *
  * Hot path (a request and its response): one `JSON.parse` of the client line, one top-level scan
- * of each line, two map operations each way, and the id spliced into the text. Nothing is
+ * of each line, an array slot each way (pending.ts), and the id spliced into the text. Nothing is
  * re-serialised unless a token inside `params` must change.
  */
 import {
@@ -26,6 +26,7 @@ import {
 import { Batches } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
 import { emptySpans, methodOf, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { append, PendingTable, unlink, type Chain } from "./pending.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";
@@ -56,7 +57,8 @@ interface Queued {
   deadline: number;
 }
 
-interface Client {
+/** A client, with its open requests chained through their Pending entries (for cancellation and disconnect). */
+interface Client extends Chain<Pending> {
   readonly id: number;
   active: boolean;
   waitDeadline: number;
@@ -65,8 +67,6 @@ interface Client {
   initRawId: string;
   initDeadline: number;
   caps: Caps;
-  /** client id → backend id, for cancellation and disconnect. A Map keeps "1" and 1 apart by itself. */
-  readonly inflight: Map<JsonId, number>;
   queue: Queued[];
   readonly subs: Set<string>;
   /** The protocol version the client asked for (batches depend on it). */
@@ -74,17 +74,22 @@ interface Client {
 }
 
 interface Pending {
+  readonly bid: number;
   kind: Kind;
   cid: number;
+  /** The client that asked (Kind.Client); its chain holds this entry while it is open. */
+  client: Client | null;
   rawId: string;
-  /** The client's parsed id (the key of its inflight map). */
+  /** The client's parsed id: what its cancellation names ("1" and 1 are different ids). */
   key: JsonId;
   deadline: number;
   /** Mux progress token to release when the request ends; 0 when none. */
   token: number;
   /** What the answer needs beyond the id swap (Flag bits). */
   flags: number;
-  onDone?: (ok: boolean, line: string) => void;
+  onDone: ((ok: boolean, line: string) => void) | undefined;
+  prev: Pending | null;
+  next: Pending | null;
 }
 
 const WAIT_LINES_MAX = 1024;
@@ -99,7 +104,7 @@ export class Router {
   private state: BackendState = "idle";
   private failure = "";
   private readonly clients = new Map<number, Client>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingTable<Pending>();
   private readonly progress = new Map<number, { cid: number; token: unknown; bid: number }>();
   private readonly subscriptions = new Subscriptions();
   private readonly levels = new LogLevels();
@@ -138,7 +143,7 @@ export class Router {
       backendReady: () => this.state === "ready",
       candidates: (cap) => {
         const out: Candidate[] = [];
-        for (const c of this.clients.values()) if (c.phase === Phase.Ready && c.caps[cap]) out.push({ id: c.id, busy: c.inflight.size > 0 });
+        for (const c of this.clients.values()) if (c.phase === Phase.Ready && c.caps[cap]) out.push({ id: c.id, busy: c.open > 0 });
         return out;
       },
       taskOwner: (taskId, cap) => {
@@ -163,7 +168,9 @@ export class Router {
       initRawId: NULL_ID,
       initDeadline: 0,
       caps: { roots: false, sampling: false, elicitation: false },
-      inflight: new Map(),
+      first: null,
+      last: null,
+      open: 0,
       queue: [],
       subs: new Set(),
       version: "",
@@ -214,13 +221,13 @@ export class Router {
     if (c === undefined) return;
     this.clients.delete(cid);
     const canTell = this.state === "ready";
-    for (const bid of c.inflight.values()) {
-      const p = this.pending.get(bid);
-      if (p === undefined) continue;
-      this.pending.delete(bid);
+    for (let p = c.first; p !== null; p = p.next) {
+      this.pending.take(p.bid);
       if (p.token !== 0) this.progress.delete(p.token);
-      if (canTell) this.cancelAtBackend(bid, "client disconnected");
+      if (canTell) this.cancelAtBackend(p.bid, "client disconnected");
     }
+    c.first = c.last = null;
+    c.open = 0;
     for (const uri of this.subscriptions.removeClient(cid)) {
       if (canTell) this.internal("resources/unsubscribe", { uri });
     }
@@ -351,8 +358,9 @@ export class Router {
       out = splice(line, s.idStart, s.idEnd, String(bid));
     }
     if (this.pending.size === 0) this.arm();
-    this.pending.set(bid, { kind: Kind.Client, cid: c.id, rawId, key: id, deadline, token, flags });
-    c.inflight.set(id, bid);
+    const p: Pending = { bid, kind: Kind.Client, cid: c.id, client: c, rawId, key: id, deadline, token, flags, onDone: undefined, prev: null, next: null };
+    this.pending.add(p);
+    append(c, p);
     this.host.toBackend(out);
   }
 
@@ -371,19 +379,19 @@ export class Router {
     const rid = params?.requestId;
     if (!isValidId(rid)) return;
     const key = rid;
-    const bid = c.inflight.get(key);
-    if (bid === undefined) {
+    // The newest request with that id, as a client reusing an id means its latest one.
+    let p = c.last;
+    while (p !== null && p.key !== key) p = p.prev;
+    if (p === null) {
       // Still queued here: it never reached the backend, so drop it quietly.
       c.queue = c.queue.filter((q) => q.msg.id !== key);
       return;
     }
-    c.inflight.delete(key);
-    const p = this.pending.get(bid);
-    if (p === undefined) return;
-    this.pending.delete(bid);
+    unlink(c, p);
+    this.pending.take(p.bid);
     if (p.token !== 0) this.progress.delete(p.token);
     this.counters.cancelled++;
-    if (this.state === "ready") this.cancelAtBackend(bid, typeof params?.reason === "string" ? params.reason : undefined);
+    if (this.state === "ready") this.cancelAtBackend(p.bid, typeof params?.reason === "string" ? params.reason : undefined);
   }
 
   private cancelAtBackend(bid: number, reason?: string): void {
@@ -497,14 +505,13 @@ export class Router {
    * never reached it stay queued for the next process (resending those cannot repeat a side effect).
    */
   backendExited(reason: string, willRestart: boolean): void {
-    const pending = [...this.pending.values()];
+    const pending = this.pending.list();
     this.pending.clear();
     this.progress.clear();
     for (const p of pending) {
-      if (p.kind !== Kind.Client) continue;
-      const c = this.clients.get(p.cid);
-      if (c === undefined) continue;
-      c.inflight.delete(p.key);
+      const c = p.client;
+      if (c === null) continue;
+      unlink(c, p);
       this.emit(
         p.cid,
         errorLine(p.rawId, INTERNAL_ERROR, `Backend exited before answering (${reason})`, "backend_exited"),
@@ -588,14 +595,14 @@ export class Router {
       case Kind.Client:
         return this.answerClient(bid, p, line, s);
       case Kind.Init:
-        this.pending.delete(bid);
+        this.pending.take(bid);
         return this.backendInitialized(line, s);
       case Kind.Internal:
-        this.pending.delete(bid);
+        this.pending.take(bid);
         if (s.errorStart >= 0) this.host.log("warn", `backend refused a mux request: ${line.slice(s.errorStart, s.errorEnd)}`);
         return;
       case Kind.Ping:
-        this.pending.delete(bid);
+        this.pending.take(bid);
         p.onDone?.(s.errorStart < 0, line);
         return;
     }
@@ -603,10 +610,11 @@ export class Router {
 
   /** The backend answered a client's request: the client gets it with its own id back. */
   private answerClient(bid: number, p: Pending, line: string, s: Spans): void {
-    this.pending.delete(bid);
-    const c = this.clients.get(p.cid);
-    if (c === undefined) return;
-    c.inflight.delete(p.key);
+    this.pending.take(bid);
+    const c = p.client;
+    // A closed client's requests leave the table with it, so this is only a guard.
+    if (c === null) return;
+    unlink(c, p);
     if (p.token !== 0) this.progress.delete(p.token);
     this.counters.served++;
     if (p.flags !== 0 && s.resultStart >= 0) return this.emit(p.cid, this.rewriteResult(p, line, s));
@@ -633,15 +641,19 @@ export class Router {
   private internal(method: string, params: unknown, kind: Kind = Kind.Internal, onDone?: Pending["onDone"]): number {
     const bid = this.nextBackendId++;
     if (this.pending.size === 0) this.arm();
-    this.pending.set(bid, {
+    this.pending.add({
+      bid,
       kind,
       cid: -1,
+      client: null,
       rawId: NULL_ID,
       key: 0,
       deadline: this.clock.now() + this.opts.requestTimeoutMs,
       token: 0,
       flags: 0,
       onDone,
+      prev: null,
+      next: null,
     });
     this.host.toBackend(requestLine(bid, method, params));
     return bid;
@@ -751,13 +763,14 @@ export class Router {
   /** Expires whatever is due; returns the next deadline (Infinity when nothing waits). */
   sweep(now: number): number {
     let next = Infinity;
-    for (const [bid, p] of this.pending) {
+    for (const p of this.pending.list()) {
       if (p.deadline > now) {
         next = Math.min(next, p.deadline);
         continue;
       }
-      this.pending.delete(bid);
-      this.expire(bid, p);
+      // An expiry can end the backend, and with it every other entry of this snapshot.
+      if (this.pending.take(p.bid) === undefined) continue;
+      this.expire(p.bid, p);
     }
     for (const c of [...this.clients.values()]) {
       if (!c.active) {
@@ -791,7 +804,7 @@ export class Router {
     switch (p.kind) {
       case Kind.Client: {
         this.counters.timeouts++;
-        this.clients.get(p.cid)?.inflight.delete(p.key);
+        if (p.client !== null) unlink(p.client, p);
         if (p.token !== 0) this.progress.delete(p.token);
         this.emit(p.cid, this.timeoutError(p.rawId));
         if (this.state === "ready") this.cancelAtBackend(bid, "request timed out in rmcp-mux");
@@ -831,7 +844,7 @@ export class Router {
   clientBusy(cid: number): boolean {
     const c = this.clients.get(cid);
     if (c === undefined) return false;
-    return !c.active || c.inflight.size > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.batches.has(cid);
+    return !c.active || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.batches.has(cid);
   }
 
   /** Ends every timer: the router is being discarded. */
@@ -842,10 +855,12 @@ export class Router {
 
   stats(): RouterStats {
     let queued = 0;
-    for (const c of this.clients.values()) queued += c.queue.length + c.waitLines.length;
     // Clients' requests only: the mux's own (heartbeat pings, the handshake, subscriptions) are not "pending requests".
     let pending = 0;
-    for (const p of this.pending.values()) if (p.kind === Kind.Client) pending++;
+    for (const c of this.clients.values()) {
+      queued += c.queue.length + c.waitLines.length;
+      pending += c.open;
+    }
     return {
       connected: this.clients.size,
       active: this.activeCount,
