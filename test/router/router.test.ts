@@ -175,6 +175,42 @@ describe("timeouts and cancellation", () => {
     h.router.clientClosed(1);
     expect(h.takeBackend().map((m) => m.params.requestId)).toEqual(ids);
   });
+
+  test("an id reused while open: cancelling it cancels the newer request, disconnecting cancels both", () => {
+    const h = setup();
+    h.ready(1);
+    h.send(1, req(7, "tools/call", { n: 1 }));
+    h.send(1, req(7, "tools/call", { n: 2 }));
+    h.send(1, req("7", "tools/call", { n: 3 })); // "7" is another id than 7
+    const [older, newer, text] = h.takeBackend().map((m) => m.id);
+    h.send(1, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 7 } });
+    expect(h.takeBackend().map((m) => m.params.requestId)).toEqual([newer]);
+    h.backend({ jsonrpc: "2.0", id: older, result: { n: 1 } });
+    expect(h.takeClient(1)).toEqual([{ jsonrpc: "2.0", id: 7, result: { n: 1 } }]);
+    h.send(1, req(7, "tools/call", { n: 4 }));
+    h.send(1, req(7, "tools/call", { n: 5 }));
+    const [fourth, fifth] = h.takeBackend().map((m) => m.id);
+    h.router.clientClosed(1);
+    expect(h.takeBackend().map((m) => m.params.requestId)).toEqual([text, fourth, fifth]);
+    expect(h.router.stats().pending).toBe(0);
+  });
+
+  test("many requests in flight from several clients all come back to their own client", () => {
+    const h = setup();
+    h.ready(1);
+    h.join(2);
+    for (let i = 0; i < 3000; i++) h.send(1 + (i % 2), req(i >> 1, "tools/call", { i }));
+    const fwd = h.takeBackend();
+    expect(h.router.stats().pending).toBe(3000);
+    // answered out of order: newest first
+    for (const m of [...fwd].reverse()) h.backend({ jsonrpc: "2.0", id: m.id, result: { i: m.params.i } });
+    for (const cid of [1, 2]) {
+      const got = h.takeClient(cid);
+      expect(got.length).toBe(1500);
+      for (const m of got) expect(m.result.i).toBe(m.id * 2 + (cid - 1));
+    }
+    expect(h.router.stats().pending).toBe(0);
+  });
 });
 
 describe("backend restarts", () => {
