@@ -27,6 +27,7 @@ import { Batches } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
 import { emptySpans, methodOf, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "./scan.ts";
 import { append, PendingTable, unlink, type Chain } from "./pending.ts";
+import { emptyRequestSpans, scanPlainRequest } from "./plain-request.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";
@@ -94,6 +95,34 @@ interface Pending {
 
 const WAIT_LINES_MAX = 1024;
 
+/** Methods the router handles itself or whose params it reads: never on the plain path. */
+function hasOwnRule(line: string, start: number, end: number): boolean {
+  switch (line.slice(start, end)) {
+    case "initialize":
+    case "ping":
+    case "logging/setLevel":
+    case "resources/subscribe":
+    case "resources/unsubscribe":
+    case "tasks/get":
+    case "tasks/result":
+    case "tasks/cancel":
+    case "tasks/list":
+      return true;
+  }
+  return false;
+}
+
+/** An integer id whose text `Number` reads exactly and gives back unchanged (at most 15 digits). */
+function isPlainInteger(line: string, start: number, end: number): boolean {
+  let i = line.charCodeAt(start) === 45 ? start + 1 : start;
+  if (end - i < 1 || end - i > 15 || (line.charCodeAt(i) === 48 && end - i > 1)) return false;
+  for (; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** Answers that need more than an id swap. */
 const enum Flag {
   CreatesTask = 1,
@@ -111,6 +140,7 @@ export class Router {
   private readonly tasks = new TaskOwners();
   private readonly batches: Batches;
   private readonly spans: Spans = emptySpans();
+  private readonly plain = emptyRequestSpans();
   private readonly clock: Clock;
   private initParams: Record<string, unknown> | null = null;
   private initResult: string | null = null;
@@ -193,6 +223,7 @@ export class Router {
       return;
     }
     if (this.state === "idle") this.host.wantBackend();
+    if (this.state === "ready" && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(line);
@@ -357,11 +388,35 @@ export class Router {
     } else {
       out = splice(line, s.idStart, s.idEnd, String(bid));
     }
+    this.track(c, bid, id, rawId, deadline, token, flags);
+    this.host.toBackend(out);
+  }
+
+  /**
+   * The common request, forwarded without `JSON.parse` (plain-request.ts): a line with no escapes, an
+   * id that is a plain integer or string, and a method with no rule of its own. False: parse it as usual.
+   */
+  private plainRequest(c: Client, line: string): boolean {
+    const s = this.plain;
+    if (!scanPlainRequest(line, s) || s.idStart < 0 || s.methodStart < 0) return false;
+    if (s.jsonrpcEnd - s.jsonrpcStart !== 5 || !line.startsWith('"2.0"', s.jsonrpcStart)) return false;
+    if (line.charCodeAt(s.methodStart) !== 34 || hasOwnRule(line, s.methodStart + 1, s.methodEnd - 1)) return false;
+    let key: JsonId;
+    if (line.charCodeAt(s.idStart) === 34) key = line.slice(s.idStart + 1, s.idEnd - 1);
+    else if (isPlainInteger(line, s.idStart, s.idEnd)) key = Number(line.slice(s.idStart, s.idEnd));
+    else return false;
+    const bid = this.nextBackendId++;
+    this.track(c, bid, key, line.slice(s.idStart, s.idEnd), this.clock.now() + this.opts.requestTimeoutMs, 0, 0);
+    this.host.toBackend(splice(line, s.idStart, s.idEnd, String(bid)));
+    return true;
+  }
+
+  /** A client request is now open at the backend as `bid`. */
+  private track(c: Client, bid: number, key: JsonId, rawId: string, deadline: number, token: number, flags: number): void {
     if (this.pending.size === 0) this.arm();
-    const p: Pending = { bid, kind: Kind.Client, cid: c.id, client: c, rawId, key: id, deadline, token, flags, onDone: undefined, prev: null, next: null };
+    const p: Pending = { bid, kind: Kind.Client, cid: c.id, client: c, rawId, key, deadline, token, flags, onDone: undefined, prev: null, next: null };
     this.pending.add(p);
     append(c, p);
-    this.host.toBackend(out);
   }
 
   private clientNotification(c: Client, method: string, msg: Record<string, unknown>, line: string): void {

@@ -35,6 +35,31 @@ describe("id rewriting", () => {
     ]);
   });
 
+  test("a request forwarded without JSON.parse (plain text) and one that is parsed reach both ends alike", () => {
+    const h = setup();
+    h.ready(1);
+    // 41, s-1 and -0 take the plain path; an escape, a tab between tokens or a non-integer id send the others through JSON.parse
+    const lines = [
+      '{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}',
+      '{"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}},"jsonrpc":"2.0","id":"s-1"}',
+      '{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a\\"b"}}}',
+      '{"jsonrpc":"2.0",\t"id":43,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}',
+      '{"jsonrpc":"2.0","id":-0,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}',
+      '{"jsonrpc":"2.0","id":1.50,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}',
+    ];
+    for (const l of lines) h.router.clientLine(1, l);
+    const fwd = h.takeBackend();
+    expect(fwd.map((m) => m.params.arguments.text)).toEqual(["a", "a", 'a"b', "a", "a", "a"]);
+    expect(new Set(fwd.map((m) => m.id)).size).toBe(lines.length);
+    for (const m of fwd) h.backend(`{"jsonrpc":"2.0","id":${m.id},"result":{"ok":true}}`);
+    const ids = h.takeClient(1).map((m) => m.id);
+    expect(ids).toEqual([41, "s-1", 42, 43, -0, 1.5]);
+    // a raw tab inside a string is not JSON: neither path may forward it
+    h.router.clientLine(1, '{"jsonrpc":"2.0","id":44,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a\tb"}}}');
+    expect(h.takeBackend()).toEqual([]);
+    expect(h.takeClient(1).map((m) => m.error?.code)).toEqual([-32700]);
+  });
+
   test("a response nobody is waiting for is dropped", () => {
     const h = setup();
     h.ready(1);
