@@ -95,32 +95,38 @@ interface Pending {
 
 const WAIT_LINES_MAX = 1024;
 
-/** Methods the router handles itself or whose params it reads: never on the plain path. */
+/** Methods the router handles itself or whose params it reads: never on the plain path. Compared in place. */
+const OWN_RULES = [
+  "initialize",
+  "ping",
+  "logging/setLevel",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "tasks/get",
+  "tasks/result",
+  "tasks/cancel",
+  "tasks/list",
+];
+
 function hasOwnRule(line: string, start: number, end: number): boolean {
-  switch (line.slice(start, end)) {
-    case "initialize":
-    case "ping":
-    case "logging/setLevel":
-    case "resources/subscribe":
-    case "resources/unsubscribe":
-    case "tasks/get":
-    case "tasks/result":
-    case "tasks/cancel":
-    case "tasks/list":
-      return true;
-  }
+  const len = end - start;
+  for (const m of OWN_RULES) if (m.length === len && line.startsWith(m, start)) return true;
   return false;
 }
 
-/** An integer id whose text `Number` reads exactly and gives back unchanged (at most 15 digits). */
-function isPlainInteger(line: string, start: number, end: number): boolean {
-  let i = line.charCodeAt(start) === 45 ? start + 1 : start;
-  if (end - i < 1 || end - i > 15 || (line.charCodeAt(i) === 48 && end - i > 1)) return false;
-  for (; i < end; i++) {
+/**
+ * The value of an integer id written as plain digits (no sign, exponent or leading zero, at most 15 digits,
+ * so the text is exactly what `String` gives back), read in place; -1 for any other text.
+ */
+function plainIntegerAt(line: string, start: number, end: number): number {
+  if (end - start < 1 || end - start > 15 || (line.charCodeAt(start) === 48 && end - start > 1)) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
     const c = line.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
   }
-  return true;
+  return n;
 }
 
 /** Answers that need more than an id swap. */
@@ -403,8 +409,10 @@ export class Router {
     if (line.charCodeAt(s.methodStart) !== 34 || hasOwnRule(line, s.methodStart + 1, s.methodEnd - 1)) return false;
     let key: JsonId;
     if (line.charCodeAt(s.idStart) === 34) key = line.slice(s.idStart + 1, s.idEnd - 1);
-    else if (isPlainInteger(line, s.idStart, s.idEnd)) key = Number(line.slice(s.idStart, s.idEnd));
-    else return false;
+    else {
+      key = plainIntegerAt(line, s.idStart, s.idEnd);
+      if (key < 0) return false;
+    }
     const bid = this.nextBackendId++;
     this.track(c, bid, key, line.slice(s.idStart, s.idEnd), this.clock.now() + this.opts.requestTimeoutMs, 0, 0);
     this.host.toBackend(splice(line, s.idStart, s.idEnd, String(bid)));
@@ -624,7 +632,8 @@ export class Router {
     const s = this.spans;
     // The common case first: a plain success answer to a client's request, its id found without a full scan.
     if (quickResponseId(line, s)) {
-      const bid = Number(line.slice(s.idStart, s.idEnd));
+      // Backend ids are ours: plain digits.
+      const bid = plainIntegerAt(line, s.idStart, s.idEnd);
       const p = this.pending.get(bid);
       if (p !== undefined && p.kind === Kind.Client && p.flags === 0) return this.answerClient(bid, p, line, s);
     }

@@ -38,7 +38,7 @@ describe("id rewriting", () => {
   test("a request forwarded without JSON.parse (plain text) and one that is parsed reach both ends alike", () => {
     const h = setup();
     h.ready(1);
-    // 41, s-1 and -0 take the plain path; an escape, a tab between tokens or a non-integer id send the others through JSON.parse
+    // 41 and s-1 take the plain path; an escape, a tab between tokens or an id other than plain digits sends the others through JSON.parse
     const lines = [
       '{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}',
       '{"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}},"jsonrpc":"2.0","id":"s-1"}',
