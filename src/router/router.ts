@@ -5,9 +5,10 @@
  * no processes, so every rule of `mcp-mux-routing.md` is unit-testable. The runtime feeds it
  * client lines, backend lines and backend lifecycle events.
  *
- * Hot path (a request and its response): one `JSON.parse` of the client line, one top-level scan
- * of each line, an array slot each way (pending.ts), and the id spliced into the text. Nothing is
- * re-serialised unless a token inside `params` must change.
+ * Hot path (a request and its response): the client line validated once, by a walk that allocates
+ * nothing for a plain request (plain-request.ts) and by `JSON.parse` otherwise; the answer's id found
+ * where SDKs put it (scan.ts); an array slot each way (pending.ts); the id spliced into the text.
+ * Nothing is re-serialised unless a token inside `params` must change.
  */
 import {
   errorLine,
