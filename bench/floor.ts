@@ -12,7 +12,8 @@
  *
  *   relay    Bun.listen + Bun.spawn per server, bytes copied both ways (one client per server: it cannot route)
  *   framed   relay + what the routing rules cannot skip: lines framed both ways (our LineDecoder and Outbox) and
- *            every client line parsed once with JSON.parse
+ *            every client line parsed once with JSON.parse; also run without the parse ("lines only"), the floor
+ *            of any router that handles lines as strings (rmcp-mux validates plain requests without JSON.parse)
  *   bridge   stdin → Unix socket → stdout, the I/O of rmcp-mux-proxy without its framing
  *
  * Everything runs on Unix sockets and pipes in a temp dir; nothing is installed.
@@ -54,14 +55,15 @@ for (let i = 1; i <= Number(n); i++) {
 }`,
   framed: `import { LineDecoder } from ${JSON.stringify(path.join(REPO, "src/router/framing.ts"))};
 import { Outbox } from ${JSON.stringify(path.join(REPO, "src/runtime/outbox.ts"))};
-const [n, dir, ...cmd] = process.argv.slice(2);
+const [n, dir, parse, ...cmd] = process.argv.slice(2);
+const check = parse === "1" ? (l) => JSON.parse(l) : () => {};
 for (let i = 1; i <= Number(n); i++) {
   const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
   let out = null;
   let batch = [];
   const flush = () => { const t = batch.join("\\n") + "\\n"; batch = []; p.stdin.write(t); };
   const fromChild = new LineDecoder(1 << 26, { onLine: (l) => out?.push(l), onOversize() {} });
-  const fromClient = new LineDecoder(1 << 26, { onLine(l) { JSON.parse(l); if (batch.push(l) === 1) queueMicrotask(flush); }, onOversize() {} });
+  const fromClient = new LineDecoder(1 << 26, { onLine(l) { check(l); if (batch.push(l) === 1) queueMicrotask(flush); }, onOversize() {} });
   void (async () => { for await (const c of p.stdout) fromChild.push(c); })();
   Bun.listen({ unix: dir + "/framed" + i + ".sock", socket: { open(s) { out = new Outbox(s, 1 << 26, () => s.end()); }, drain() { out?.drain(); }, data(_s, d) { fromClient.push(d); } } });
 }`,
@@ -142,6 +144,8 @@ const [relayBin, framedBin, bridgeBin] = await Promise.all([compile("relay"), co
 const fixtureCmd = [backend.cmd, ...backend.args];
 const relaySock = path.join(dir, "relay1.sock");
 const framedSock = path.join(dir, "framed1.sock");
+const linesDir = tempDir("rmf-l-");
+const linesSock = path.join(linesDir, "framed1.sock");
 
 say(`# The floor of the stack, next to rmcp-mux`);
 say();
@@ -150,7 +154,8 @@ say(`- Machine: ${os.cpus()[0]?.model ?? "?"}, ${os.cpus().length} cores, load a
 say(`- Backend: ${FIXTURE.replace(`${REPO}/`, "")} (answers at once). Floor programs: see the header of bench/floor.ts.`);
 
 const relay = await start([relayBin, "1", dir, ...fixtureCmd], [relaySock]);
-const framed = await start([framedBin, "1", dir, ...fixtureCmd], [framedSock]);
+const framed = await start([framedBin, "1", dir, "1", ...fixtureCmd], [framedSock]);
+const linesOnly = await start([framedBin, "1", linesDir, "0", ...fixtureCmd], [linesSock]);
 const daemon = await startDaemon(bins, [{ name: "fx", backend }], { maxActive: 64 });
 const muxSock = daemon.sockets.fx as string;
 
@@ -185,6 +190,7 @@ try {
   const pipePaths: Array<[string, () => Promise<Link>, () => number[], () => number[]]> = [
     ["direct stdio", async () => opened(stdioLink(fixtureCmd)), () => [], () => []],
     ["floor: relay", () => opened(socketLink(relaySock)), () => [relay.pid], () => backendsOf(relay.pid)],
+    ["floor: framed, lines only", () => opened(socketLink(linesSock)), () => [linesOnly.pid], () => backendsOf(linesOnly.pid)],
     ["floor: framed (frame + JSON.parse)", () => opened(socketLink(framedSock)), () => [framed.pid], () => backendsOf(framed.pid)],
     ["rmcp-mux raw socket", () => opened(socketLink(muxSock)), () => [daemon.pid], () => backendsOf(daemon.pid)],
   ];
@@ -211,6 +217,7 @@ try {
 } finally {
   await stopProcess(relay);
   await stopProcess(framed);
+  await stopProcess(linesOnly);
   await daemon.stop();
 }
 
@@ -254,7 +261,8 @@ say();
 say(`| Process | RSS idle, clients connected | peak (VmHWM) | at the end: RssFile | RssAnon |`);
 say(`|---|--:|--:|--:|--:|`);
 say(await memory("floor: relay (compiled)", [relayBin, "5", tempDir("rmf-m-"), ...fixtureCmd]));
-say(await memory("floor: framed (compiled)", [framedBin, "5", tempDir("rmf-m-"), ...fixtureCmd], "framed"));
+say(await memory("floor: framed, lines only (compiled)", [framedBin, "5", tempDir("rmf-m-"), "0", ...fixtureCmd], "framed"));
+say(await memory("floor: framed (compiled)", [framedBin, "5", tempDir("rmf-m-"), "1", ...fixtureCmd], "framed"));
 say(await memory(`rmcp-mux (${bins.kind})`, null));
 
 removeTempDirs();
