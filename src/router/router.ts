@@ -26,7 +26,7 @@ import {
 } from "./jsonrpc.ts";
 import { Batches } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
-import { emptySpans, methodOf, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "./scan.ts";
 import { append, PendingTable, unlink, type Chain } from "./pending.ts";
 import { emptyRequestSpans, scanPlainRequest } from "./plain-request.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
@@ -113,21 +113,6 @@ function hasOwnRule(line: string, start: number, end: number): boolean {
   const len = end - start;
   for (const m of OWN_RULES) if (m.length === len && line.startsWith(m, start)) return true;
   return false;
-}
-
-/**
- * The value of an integer id written as plain digits (no sign, exponent or leading zero, at most 15 digits,
- * so the text is exactly what `String` gives back), read in place; -1 for any other text.
- */
-function plainIntegerAt(line: string, start: number, end: number): number {
-  if (end - start < 1 || end - start > 15 || (line.charCodeAt(start) === 48 && end - start > 1)) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const c = line.charCodeAt(i);
-    if (c < 48 || c > 57) return -1;
-    n = n * 10 + (c - 48);
-  }
-  return n;
 }
 
 /** Answers that need more than an id swap. */

@@ -249,6 +249,21 @@ export function methodOf(s: string, spans: Spans): string | undefined {
   return raw.includes("\\") ? (JSON.parse(s.slice(spans.methodStart, spans.methodEnd)) as string) : raw;
 }
 
+/**
+ * The value of an integer written as plain digits in [start, end) (no sign, exponent or leading zero, at most
+ * 15 digits, so the text is exactly what `String` gives back), read in place; -1 for any other text.
+ */
+export function plainIntegerAt(s: string, start: number, end: number): number {
+  if (end - start < 1 || end - start > 15 || (s.charCodeAt(start) === 48 && end - start > 1)) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
 /** Replace the text in [start, end) — how ids are rewritten without re-serialising. */
 export function splice(s: string, start: number, end: number, text: string): string {
   return s.slice(0, start) + text + s.slice(end);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { emptySpans, methodOf, quickRequestId, quickRequestSpan, quickResponseId, scanTopLevel, splice } from "../../src/router/scan.ts";
+import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickRequestSpan, quickResponseId, scanTopLevel, splice } from "../../src/router/scan.ts";
 
 const s = emptySpans();
 const idOf = (text: string) => (scanTopLevel(text, s) ? text.slice(s.idStart, s.idEnd) : undefined);
@@ -126,5 +126,13 @@ describe("fast id paths", () => {
       }
     }
     expect(answered).toBeGreaterThan(8000); // both paths exercised: suffix shapes always, prefix ones about half
+  });
+});
+
+describe("plainIntegerAt", () => {
+  test("reads plain digits in place and refuses every other spelling", () => {
+    const at = (t: string) => plainIntegerAt(`x${t}y`, 1, t.length + 1);
+    expect([at("0"), at("7"), at("123456789012345")]).toEqual([0, 7, 123456789012345]);
+    for (const t of ["", "01", "-1", "1.0", "1e3", "+1", "1234567890123456", "a", '"1"']) expect([t, at(t)]).toEqual([t, -1]);
   });
 });
