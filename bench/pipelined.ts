@@ -16,6 +16,7 @@
  */
 import TOML from "@iarna/toml";
 import type { Socket } from "bun";
+import { TextLines } from "../src/runtime/text-lines.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { BACKENDS, type BackendName, type BackendSpec } from "./lib/backends.ts";
@@ -33,23 +34,8 @@ export interface Link {
   readonly closed: boolean;
 }
 
-/** Splits chunks into lines (a chunk may end mid-line and mid-character). */
-class Lines {
-  private buf = "";
-  private readonly dec = new TextDecoder();
-  constructor(private readonly onLine: (l: string) => void) {}
-  push(chunk: Uint8Array): void {
-    this.buf += this.dec.decode(chunk, { stream: true });
-    let start = 0;
-    let nl: number;
-    while ((nl = this.buf.indexOf("\n", start)) >= 0) {
-      const end = nl > start && this.buf.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      if (end > start) this.onLine(this.buf.slice(start, end));
-      start = nl + 1;
-    }
-    if (start > 0) this.buf = this.buf.slice(start);
-  }
-}
+/** Splits chunks into lines (a chunk may end mid-line and mid-character); empty lines are not messages. */
+const linesOf = (onLine: (l: string) => void) => new TextLines((l) => l !== "" && onLine(l));
 
 /** Connect to a Unix socket. Writes keep what the kernel did not take and send it on `drain`. */
 export async function socketLink(socketPath: string, timeoutMs = 5000): Promise<Link> {
@@ -66,7 +52,7 @@ export async function socketLink(socketPath: string, timeoutMs = 5000): Promise<
       return closed;
     },
   };
-  const lines = new Lines((l) => link.onLine(l));
+  const lines = linesOf((l) => link.onLine(l));
   const flushQueue = (s: Socket<undefined>) => {
     while (queue.length > 0) {
       const b = queue[0] as Uint8Array;
@@ -159,7 +145,7 @@ export function stdioLink(argv: string[], env: Record<string, string | undefined
       return closed;
     },
   };
-  const lines = new Lines((l) => link.onLine(l));
+  const lines = linesOf((l) => link.onLine(l));
   void (async () => {
     try {
       for await (const chunk of proc.stdout) lines.push(chunk);

@@ -6,6 +6,7 @@
  */
 import { spawnSync, type Subprocess } from "bun";
 import { readdirSync, readFileSync } from "node:fs";
+import { streamLines } from "../../src/runtime/text-lines.ts";
 
 export const SELF = process.pid;
 
@@ -133,26 +134,12 @@ export async function killAllDescendants(graceMs = 2000): Promise<number> {
 /** Drain a child's output stream into a bounded tail of lines (a child blocked on a full pipe would skew results). */
 export function drainLines(stream: ReadableStream<Uint8Array> | null | undefined, tail: string[], max = 40): Promise<void> {
   if (!stream) return Promise.resolve();
-  return (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    try {
-      for await (const chunk of stream) {
-        buf += dec.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          tail.push(buf.slice(0, nl));
-          if (tail.length > max) tail.shift();
-          buf = buf.slice(nl + 1);
-        }
-        if (buf.length > 64 * 1024) buf = buf.slice(-1024);
-      }
-    } catch {
-      // stream broke: the process is gone
-    }
-    if (buf) tail.push(buf);
-    if (tail.length > max) tail.splice(0, tail.length - max);
-  })();
+  const keep = (l: string) => {
+    tail.push(l);
+    if (tail.length > max) tail.shift();
+  };
+  // A process writing without newlines gets its output cut into 64 KB lines rather than buffered whole.
+  return streamLines(stream, keep, 64 * 1024);
 }
 
 /** Every (pid, start) ever seen below this process: ended at exit even if re-parenting hid it from the tree. */

@@ -10,6 +10,7 @@
 import type { Subprocess } from "bun";
 import { connectControl } from "../control/client.ts";
 import { Tail } from "../runtime/status.ts";
+import { streamLines } from "../runtime/text-lines.ts";
 import { type Dashboard, startDashboard } from "./app.ts";
 import { selfCommand } from "../cli/self.ts";
 
@@ -113,18 +114,6 @@ async function stop(proc: Subprocess, exited: Promise<number | null>, graceMs = 
   return exited;
 }
 
-async function keepLines(stream: ReadableStream<Uint8Array>, into: Tail): Promise<void> {
-  const decoder = new TextDecoder();
-  let buf = "";
-  try {
-    for await (const chunk of stream) {
-      buf += decoder.decode(chunk, { stream: true });
-      const lines = buf.split("\n");
-      buf = lines.pop() ?? "";
-      for (const l of lines) into.push(l);
-    }
-  } catch {
-    // the daemon is gone
-  }
-  if (buf !== "") into.push(buf);
+function keepLines(stream: ReadableStream<Uint8Array>, into: Tail): Promise<void> {
+  return streamLines(stream, (l) => into.push(l));
 }

@@ -6,11 +6,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { TextLines } from "../../src/runtime/text-lines.ts";
 import { cleanup, FIXTURE, pidAlive, RawClient, tempDir, waitFor, writeConfig } from "./harness.ts";
 
 afterEach(cleanup);
 
-type Conn = { buf: string; bytes: number };
+type Conn = { lines: TextLines; bytes: number };
 
 function listen(
   sockPath: string,
@@ -22,18 +23,12 @@ function listen(
     socket: {
       binaryType: "uint8array",
       open(s) {
-        s.data = { buf: "", bytes: 0 };
+        s.data = { lines: new TextLines((line) => onLine(s, line)), bytes: 0 };
         onOpen?.(s);
       },
       data(s, chunk: Uint8Array) {
         s.data.bytes += chunk.length;
-        s.data.buf += new TextDecoder().decode(chunk);
-        let nl: number;
-        while ((nl = s.data.buf.indexOf("\n")) >= 0) {
-          const line = s.data.buf.slice(0, nl);
-          s.data.buf = s.data.buf.slice(nl + 1);
-          onLine(s, line);
-        }
+        s.data.lines.push(chunk);
       },
     },
   });

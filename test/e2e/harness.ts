@@ -14,6 +14,7 @@ import path from "node:path";
 import { controlRequest } from "../../src/control/client.ts";
 import type { ReloadSummary } from "../../src/runtime/reload.ts";
 import type { DaemonStatus, ServerStatus } from "../../src/runtime/status.ts";
+import { streamLines, TextLines } from "../../src/runtime/text-lines.ts";
 
 // ---- paths ---------------------------------------------------------------------------------------------------
 
@@ -222,30 +223,11 @@ async function collectLines(
   onLine: () => void,
   prefix: string,
 ): Promise<void> {
-  const decoder = new TextDecoder();
-  let buf = "";
-  const push = (line: string) => {
-    if (line.endsWith("\r")) line = line.slice(0, -1);
+  await streamLines(stream, (line) => {
     into.push(line);
     if (VERBOSE) console.error(`${prefix}${line}`);
     onLine();
-  };
-  try {
-    for await (const chunk of stream) {
-      buf += decoder.decode(chunk, { stream: true });
-      let start = 0;
-      let nl: number;
-      while ((nl = buf.indexOf("\n", start)) >= 0) {
-        push(buf.slice(start, nl));
-        start = nl + 1;
-      }
-      if (start > 0) buf = buf.slice(start);
-    }
-  } catch {
-    // stream errored: process gone
-  }
-  buf += decoder.decode();
-  if (buf !== "") push(buf);
+  });
   onLine();
 }
 
@@ -483,8 +465,7 @@ export class RawClient {
   private out: Uint8Array[] = [];
   private outOffset = 0;
   private flushWaiters: Array<() => void> = [];
-  private decoder = new TextDecoder();
-  private inBuf = "";
+  private readonly lines = new TextLines((l) => this.onLine(l));
   private autoId = 1_000_000;
   private resolveClosed!: () => void;
 
@@ -511,18 +492,10 @@ export class RawClient {
 
   // -- input --
   private onData(chunk: Uint8Array): void {
-    this.inBuf += this.decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let nl: number;
-    while ((nl = this.inBuf.indexOf("\n", start)) >= 0) {
-      this.onLine(this.inBuf.slice(start, nl));
-      start = nl + 1;
-    }
-    if (start > 0) this.inBuf = this.inBuf.slice(start);
+    this.lines.push(chunk);
   }
 
   private onLine(raw: string): void {
-    if (raw.endsWith("\r")) raw = raw.slice(0, -1);
     if (raw === "") return;
     let rec: Received;
     try {

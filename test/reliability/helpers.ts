@@ -10,6 +10,7 @@ import { test } from "bun:test";
 import type { Socket, Subprocess } from "bun";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
+import { streamLines } from "../../src/runtime/text-lines.ts";
 import {
   startDaemon as harnessStartDaemon,
   cleanup,
@@ -255,24 +256,11 @@ export interface ProxyProc {
 }
 
 async function pumpLines(stream: ReadableStream<Uint8Array>, into: string[], wake: () => void, prefix: string) {
-  const dec = new TextDecoder();
-  let buf = "";
-  try {
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const l = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        into.push(l);
-        if (VERBOSE) console.error(prefix + l);
-        wake();
-      }
-    }
-  } catch {
-    // gone
-  }
-  if (buf) into.push(buf);
+  await streamLines(stream, (l) => {
+    into.push(l);
+    if (VERBOSE) console.error(prefix + l);
+    wake();
+  });
   wake();
 }
 

@@ -8,6 +8,7 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
+import { TextLines } from "../../src/runtime/text-lines.ts";
 import {
   cleanupAll,
   control,
@@ -37,8 +38,7 @@ interface Tally {
 class LeanClient {
   private sock!: Socket<undefined>;
   private out: Uint8Array[] = [];
-  private buf = "";
-  private readonly dec = new TextDecoder();
+  private readonly lines = new TextLines((l) => this.onLine(l));
   readonly pending = new Map<string, { text: string; resolve: () => void }>();
   closed = false;
 
@@ -90,14 +90,7 @@ class LeanClient {
   }
 
   private onData(chunk: Uint8Array): void {
-    this.buf += this.dec.decode(chunk, { stream: true });
-    let nl: number;
-    let start = 0;
-    while ((nl = this.buf.indexOf("\n", start)) >= 0) {
-      this.onLine(this.buf.slice(start, nl));
-      start = nl + 1;
-    }
-    this.buf = this.buf.slice(start);
+    this.lines.push(chunk);
   }
 
   private onLine(line: string): void {
