@@ -78,8 +78,7 @@ interface Client extends Chain<Pending> {
 interface Pending {
   readonly bid: number;
   kind: Kind;
-  cid: number;
-  /** The client that asked (Kind.Client); its chain holds this entry while it is open. */
+  /** The client that asked (Kind.Client; null for the mux's own requests); its chain holds this entry while it is open. */
   client: Client | null;
   rawId: string;
   /** The client's parsed id: what its cancellation names ("1" and 1 are different ids). */
@@ -408,7 +407,7 @@ export class Router {
   /** A client request is now open at the backend as `bid`. */
   private track(c: Client, bid: number, key: JsonId, rawId: string, deadline: number, token: number, flags: number): void {
     if (this.pending.size === 0) this.arm();
-    const p: Pending = { bid, kind: Kind.Client, cid: c.id, client: c, rawId, key, deadline, token, flags, onDone: undefined, prev: null, next: null };
+    const p: Pending = { bid, kind: Kind.Client, client: c, rawId, key, deadline, token, flags, onDone: undefined, prev: null, next: null };
     this.pending.add(p);
     append(c, p);
   }
@@ -562,7 +561,7 @@ export class Router {
       if (c === null) continue;
       unlink(c, p);
       this.emit(
-        p.cid,
+        c.id,
         errorLine(p.rawId, INTERNAL_ERROR, `Backend exited before answering (${reason})`, "backend_exited"),
       );
     }
@@ -667,20 +666,20 @@ export class Router {
     unlink(c, p);
     if (p.token !== 0) this.progress.delete(p.token);
     this.counters.served++;
-    if (p.flags !== 0 && s.resultStart >= 0) return this.emit(p.cid, this.rewriteResult(p, line, s));
-    this.emit(p.cid, splice(line, s.idStart, s.idEnd, p.rawId));
+    if (p.flags !== 0 && s.resultStart >= 0) return this.emit(c.id, this.rewriteResult(p, c.id, line, s));
+    this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
 
 
   /** Answers that carry tasks: record the owner, or show a client only its own tasks. */
-  private rewriteResult(p: Pending, line: string, s: Spans): string {
+  private rewriteResult(p: Pending, cid: number, line: string, s: Spans): string {
     const result = line.slice(s.resultStart, s.resultEnd);
     try {
       if (p.flags === Flag.CreatesTask) {
-        this.tasks.recordFromResult(result, p.cid);
+        this.tasks.recordFromResult(result, cid);
         return splice(line, s.idStart, s.idEnd, p.rawId);
       }
-      return resultLine(p.rawId, this.tasks.filterList(result, p.cid));
+      return resultLine(p.rawId, this.tasks.filterList(result, cid));
     } catch {
       // Unreadable: forwarding it could hand this client another client's tasks.
       return errorLine(p.rawId, INTERNAL_ERROR, "The backend's answer was not valid JSON", "invalid_request");
@@ -694,7 +693,6 @@ export class Router {
     this.pending.add({
       bid,
       kind,
-      cid: -1,
       client: null,
       rawId: NULL_ID,
       key: 0,
@@ -854,9 +852,11 @@ export class Router {
     switch (p.kind) {
       case Kind.Client: {
         this.counters.timeouts++;
-        if (p.client !== null) unlink(p.client, p);
+        const c = p.client;
+        if (c === null) return;
+        unlink(c, p);
         if (p.token !== 0) this.progress.delete(p.token);
-        this.emit(p.cid, this.timeoutError(p.rawId));
+        this.emit(c.id, this.timeoutError(p.rawId));
         if (this.state === "ready") this.cancelAtBackend(bid, "request timed out in rmcp-mux");
         return;
       }
