@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from "node:os";
 import path from "node:path";
 import { BUN, CLI_SRC, LOOPBACK_PRELOAD, NODE, PROXY_SRC, REPO, shellJoin, type BackendSpec } from "./backends.ts";
+import { socketAnswers } from "../../src/runtime/socket-path.ts";
 import { drainLines, stopProcess } from "./proc.ts";
 
 // ---- temp dirs ----------------------------------------------------------------------------------------------
@@ -137,15 +138,8 @@ export function writeMuxConfig(dir: string, servers: MuxServerSpec[], maxActive:
   return { configPath, sockets };
 }
 
-export async function canConnectUnix(p: string): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ unix: p, socket: { data() {}, error() {}, close() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** True when something accepts a connection on `p` (the daemon's own probe). */
+export const canConnectUnix = (p: string): Promise<boolean> => socketAnswers(p);
 
 export async function canConnectTcp(port: number): Promise<boolean> {
   try {

@@ -14,6 +14,7 @@ import path from "node:path";
 import { controlRequest } from "../../src/control/client.ts";
 import type { ReloadSummary } from "../../src/runtime/reload.ts";
 import type { DaemonStatus, ServerStatus } from "../../src/runtime/status.ts";
+import { socketAnswers } from "../../src/runtime/socket-path.ts";
 import { streamLines, TextLines } from "../../src/runtime/text-lines.ts";
 
 // ---- paths ---------------------------------------------------------------------------------------------------
@@ -231,16 +232,8 @@ async function collectLines(
   onLine();
 }
 
-/** Resolve when something accepts a connection on `socketPath` (the probe connection is closed at once). */
-export async function canConnect(socketPath: string): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ unix: socketPath, socket: { data() {}, error() {}, close() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** True when something accepts a connection on `socketPath` (the daemon's own probe; the connection is closed at once). */
+export const canConnect = (socketPath: string): Promise<boolean> => socketAnswers(socketPath);
 
 export interface StartOptions {
   /** sockets that must accept a connection before startDaemon resolves (default: every socket in the config) */
