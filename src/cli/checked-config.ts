@@ -15,11 +15,19 @@ export class CheckFailed extends Error {
   }
 }
 
-export async function checkedConfig(args: { config?: string; only?: string; except?: string }): Promise<LoadedConfig> {
+/** `signal` ends the check child at once (a stop signal during start-up must not wait for the check). */
+export async function checkedConfig(
+  args: { config?: string; only?: string; except?: string },
+  signal?: AbortSignal,
+): Promise<LoadedConfig> {
   const argv = selfCommand(["check", "--json", "--config", args.config as string]);
   if (args.only !== undefined) argv.push("--only", args.only);
   if (args.except !== undefined) argv.push("--except", args.except);
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const kill = () => p.kill("SIGKILL");
+  signal?.addEventListener("abort", kill, { once: true });
+  if (signal?.aborted) kill();
+  void p.exited.then(() => signal?.removeEventListener("abort", kill));
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new CheckFailed(err.trim() || `config check failed (exit ${code})`, code);
   return JSON.parse(out) as LoadedConfig;

@@ -7,6 +7,7 @@
  *   {"cmd":"stop","name":"mem"}     → {"ok":true,"server":ServerStatus}
  *   {"cmd":"start","name":"mem"}    → {"ok":true,"server":ServerStatus}
  *   {"cmd":"subscribe"}             → {"ok":true,"status":DaemonStatus}, then {"event":"status","status":…} on each change
+ *                                     and once a second; with "ticks":false, on each change only
  *   {"cmd":"reload"}                → {"ok":true,"reload":{"added":[…],"removed":[…],"changed":[…],"unchanged":[…],"failed":[]}}
  *                                     or {"ok":false,"error":"<why the new config was refused>"} (nothing changed)
  *   anything else                   → {"ok":false,"error":"…"}
@@ -22,6 +23,8 @@ export interface ControlRequest {
   cmd: ControlCommand;
   name?: string;
   id?: string | number;
+  /** subscribe: also send the status once a second (default true), for counters that move without a change */
+  ticks?: boolean;
 }
 
 export type ControlAnswer =

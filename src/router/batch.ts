@@ -53,6 +53,11 @@ export class Batches {
     return this.byClient.size > 0;
   }
 
+  /** Clients with a batch open. */
+  get size(): number {
+    return this.byClient.size;
+  }
+
   has(cid: number): boolean {
     return this.byClient.has(cid);
   }
@@ -113,6 +118,20 @@ export class Batches {
       return true;
     }
     return false;
+  }
+
+  /**
+   * The client cancelled `rawId`: no answer will come for it (the mux drops the late one), so its batch
+   * must stop waiting for it, and goes out now if that was its last open request.
+   */
+  cancelled(cid: number, rawId: string): void {
+    const list = this.byClient.get(cid);
+    if (list === undefined) return;
+    for (const b of list) {
+      if (!b.open.delete(rawId)) continue;
+      if (b.complete && b.sealed) this.finish(cid, b);
+      return;
+    }
   }
 
   clientGone(cid: number): void {

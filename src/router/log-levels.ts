@@ -23,6 +23,11 @@ export class LogLevels {
     this.byClient.delete(cid);
   }
 
+  /** Clients with a level of their own. */
+  get size(): number {
+    return this.byClient.size;
+  }
+
   /** True when a client at `rank` should see a message of `messageRank`. No level set: it sees all. */
   admits(cid: number, messageRank: number): boolean {
     const r = this.byClient.get(cid);

@@ -32,7 +32,7 @@ import { emptyRequestSpans, scanPlainRequest } from "./plain-request.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";
-import { realClock, type BackendState, type Clock, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
+import { realClock, type BackendState, type Clock, type RouterFootprint, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
 
 const enum Phase {
   New,
@@ -432,10 +432,15 @@ export class Router {
     while (p !== null && p.key !== key) p = p.prev;
     if (p === null) {
       // Still queued here: it never reached the backend, so drop it quietly.
+      const dropped = c.queue.filter((q) => q.msg.id === key);
+      if (dropped.length === 0) return;
       c.queue = c.queue.filter((q) => q.msg.id !== key);
+      if (this.batches.active) for (const q of dropped) this.batches.cancelled(c.id, this.rawIdOf(q.line));
       return;
     }
     unlink(c, p);
+    // A cancelled request is never answered, so a batch holding it must not wait for it.
+    if (this.batches.active) this.batches.cancelled(c.id, p.rawId);
     this.pending.take(p.bid);
     if (p.token !== 0) this.progress.delete(p.token);
     this.counters.cancelled++;
@@ -921,6 +926,23 @@ export class Router {
       timeouts: this.counters.timeouts,
       cancelled: this.counters.cancelled,
       subscriptions: this.subscriptions.size,
+    };
+  }
+
+  /** Every table's size, so tests can prove that nothing is left behind for clients that have gone. */
+  footprint(): RouterFootprint {
+    const sr = this.serverRequests.footprint;
+    return {
+      clients: this.clients.size,
+      pending: this.pending.size,
+      progress: this.progress.size,
+      subscriptions: this.subscriptions.size,
+      logLevels: this.levels.size,
+      tasks: this.tasks.size,
+      batches: this.batches.size,
+      serverRequests: sr.open,
+      serverRequestIds: sr.byBackend,
+      elicitations: sr.elicitations,
     };
   }
 

@@ -61,6 +61,11 @@ export class ServerRequests {
 
   constructor(private readonly peer: ServerRequestPeer) {}
 
+  /** Entries held (for leak checks): open requests, backend ids mapped, elicitation owners. */
+  get footprint(): { open: number; byBackend: number; elicitations: number } {
+    return { open: this.open.size, byBackend: this.byBackend.size, elicitations: this.elicitations.size };
+  }
+
   /** A request from the backend; `idStart`/`idEnd` locate its id in `line`. */
   route(method: string, line: string, idStart: number, idEnd: number): void {
     const backendRawId = line.slice(idStart, idEnd);

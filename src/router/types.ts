@@ -55,3 +55,18 @@ export interface RouterStats {
   cancelled: number;
   subscriptions: number;
 }
+
+/** How many entries each of the router's tables holds: all zero once every client has left and nothing is open. */
+export interface RouterFootprint {
+  clients: number;
+  /** Requests open at the backend, the mux's own included. */
+  pending: number;
+  progress: number;
+  subscriptions: number;
+  logLevels: number;
+  tasks: number;
+  batches: number;
+  serverRequests: number;
+  serverRequestIds: number;
+  elicitations: number;
+}

@@ -98,7 +98,7 @@ export class ControlServer {
     const ok = (extra: Omit<Extract<ControlAnswer, { ok: true }>, "ok" | "id">) =>
       this.reply(s, { ok: true, ...(id === undefined ? {} : { id }), ...extra });
     if (req.cmd === "status") return ok({ status: this.target.status() });
-    if (req.cmd === "subscribe") return this.subscribe(s, () => ok({ status: this.target.status() }));
+    if (req.cmd === "subscribe") return this.subscribe(s, req.ticks !== false, () => ok({ status: this.target.status() }));
     if (req.cmd === "reload") {
       if (this.target.reload === undefined) return fail("this daemon cannot reload: it was not started from a config file");
       this.log("info", "control: reload");
@@ -116,7 +116,7 @@ export class ControlServer {
     ok({ server: server.status() });
   }
 
-  private subscribe(s: Socket<Conn>, first: () => void): void {
+  private subscribe(s: Socket<Conn>, ticks: boolean, first: () => void): void {
     if (s.data.unsubscribe !== null) return first();
     first();
     let pending: ReturnType<typeof setTimeout> | null = null;
@@ -128,10 +128,11 @@ export class ControlServer {
       pending ??= setTimeout(send, COALESCE_MS);
     });
     // Counters (served, uptime) move without a state change: tick so dashboards stay live.
-    const tick = setInterval(send, TICK_MS);
+    // A client waiting for a change only can turn them off.
+    const tick = ticks ? setInterval(send, TICK_MS) : null;
     s.data.unsubscribe = () => {
       off();
-      clearInterval(tick);
+      if (tick !== null) clearInterval(tick);
       if (pending !== null) clearTimeout(pending);
     };
   }

@@ -144,12 +144,12 @@ describe("control socket", () => {
     await waitFor(() => !pidAlive(pid1), 5000, "child gone after stop");
     expect((await serverStatus(ctl, "s")).state).toBe("stopped");
 
-    const t0 = Date.now();
+    // answered at once: the client waits 5 s at most, request_timeout_ms is 10 s, and a timeout would say so
     const res = await a.callTool("echo", { text: "while stopped" }, "stopped-1", 5000);
-    expect(Date.now() - t0).toBeLessThan(2000); // not request_timeout_ms (10 s)
     expect(res.id).toBe("stopped-1");
     expect(res.error?.code).toBe(-32603);
     expect(res.error?.message).toContain("stopped");
+    expect(res.error?.message).not.toMatch(/timed out/);
     expect(a.isClosed).toBe(false);
     expect(readPids(pidfiles.s!)).toEqual([pid1]); // a request does not bring a stopped server back
 
@@ -175,10 +175,9 @@ describe("control socket", () => {
     const slow = a.callTool("slow", { ms: 8000, text: "never" }, "in-flight", 12_000);
     await waitFor(async () => (await serverStatus(ctl, "s")).pending === 1, 5000, "slow call in flight");
     const c = await RawClient.connect(ctl);
-    const t0 = Date.now();
     expect((await ask(c, { cmd: "stop", name: "s" })).ok).toBe(true);
+    // the stop answers it (not the 8 s call finishing, not request_timeout_ms): the message says which
     const res = await slow;
-    expect(Date.now() - t0).toBeLessThan(3000); // not after request_timeout_ms
     expect(res.error?.code).toBe(-32603);
     expect(res.error?.message).toContain("stopped by an operator");
     const s = await serverStatus(ctl, "s");
@@ -193,15 +192,13 @@ describe("control socket", () => {
   test("subscribe: events arrive on client connect, disconnect and restart", async () => {
     const { cfg, ctl } = await boot({ s: {} });
     const sub = await RawClient.connect(ctl);
-    const first = await ask(sub, { cmd: "subscribe" });
+    // without the once-a-second ticks, every event is a change being published
+    const first = await ask(sub, { cmd: "subscribe", ticks: false });
     expect(first.ok).toBe(true);
     expect(srv(first.status!, "s").clients.connected).toBe(0);
     const event = (pred: (s: ServerStatus) => boolean, what: string) =>
       sub.next((r) => (r.msg as any)?.event === "status" && pred(srv((r.msg as any).status, "s")), 5000, what);
 
-    // Without changes the daemon only ticks, once a second. Six transitions, each seen in an event, with more
-    // events than ticks could explain in that time, prove that the changes themselves are published.
-    const t0 = Date.now();
     const from = sub.history.length;
     for (let i = 0; i < 3; i++) {
       sub.queue.splice(0);
@@ -212,10 +209,8 @@ describe("control socket", () => {
       else await client.close();
       await event((s) => s.clients.connected === 0, `disconnect event ${i}`);
     }
-    const window = Date.now() - t0;
     const events = sub.history.slice(from).filter((r) => (r.msg as any)?.event === "status").length;
     expect(events).toBeGreaterThanOrEqual(6);
-    expect(events).toBeGreaterThan(window / 1000 + 2);
 
     sub.queue.splice(0);
     const other = await RawClient.connect(ctl);
@@ -228,6 +223,19 @@ describe("control socket", () => {
     // subscribe again on the same connection: answered, not doubled
     const again = await ask(sub, { cmd: "subscribe" });
     expect(again.ok).toBe(true);
+  });
+
+  test("subscribe with ticks:false hears nothing while nothing changes; a default subscriber gets the ticks", async () => {
+    const { ctl } = await boot({ s: {} });
+    const quiet = await RawClient.connect(ctl);
+    const ticking = await RawClient.connect(ctl);
+    expect((await ask(quiet, { cmd: "subscribe", ticks: false })).ok).toBe(true);
+    expect((await ask(ticking, { cmd: "subscribe" })).ok).toBe(true);
+    const isEvent = (r: { msg: unknown }) => (r.msg as any)?.event === "status";
+    // two ticks reach the default subscriber; in the same span the quiet one hears nothing
+    await ticking.next(isEvent, 5000, "first tick");
+    await ticking.next(isEvent, 5000, "second tick");
+    expect(quiet.history.filter(isEvent)).toEqual([]);
   });
 
   test("bad input gets {ok:false} and the connection keeps working", async () => {

@@ -4,7 +4,9 @@
  * window leaves no socket behind.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BUN, CLI, cleanup, RawClient, socketFilesIn, tempDir, trackPid, waitFor, writeConfig } from "./harness.ts";
 
@@ -15,6 +17,23 @@ function spawnDaemon(configPath: string) {
   const p = Bun.spawn([BUN, CLI, "--config", configPath], { stdout: "ignore", stderr: "pipe" });
   trackPid(p.pid);
   return p;
+}
+
+/** The pid of `parent`'s `check` child, if it has one now (from /proc). */
+function checkChildOf(parent: number): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== parent) continue;
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv.includes("check")) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 describe("early binding", () => {
@@ -50,9 +69,17 @@ describe("early binding", () => {
   });
 
   test("SIGTERM while the config is being checked: exit 0, every early socket removed, no child", async () => {
-    const cfg = writeConfig(undefined, { a: {}, b: {} });
-    const p = spawnDaemon(cfg.configPath);
+    // The config is a FIFO: the daemon's quick read gets the text once, and the check child then blocks on its
+    // own read until a writer comes, which none does. So the signal lands inside the check, every time.
+    const written = writeConfig(undefined, { a: {}, b: {} });
+    const fifo = path.join(written.dir, "fifo.toml");
+    execFileSync("mkfifo", [fifo]);
+    const text = readFileSync(written.configPath, "utf8");
+    const p = spawnDaemon(fifo);
+    await writeFile(fifo, text); // opens once the daemon reads; resolves when it has the text
+    const cfg = written;
     await waitFor(() => existsSync(cfg.sockets.a!) && existsSync(cfg.sockets.b!), 10_000, "sockets bound");
+    await waitFor(() => checkChildOf(p.pid) !== undefined, 10_000, "the check child blocked on its read");
     p.kill("SIGTERM");
     const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()]);
     expect(code).toBe(0);

@@ -211,6 +211,8 @@ export interface Daemon {
   exited: Promise<number | null>;
   /** first stderr line (from line index `from`) matching `re`; rejects after timeoutMs with the stderr so far */
   waitForStderr(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
+  /** resolves once at least `n` stderr lines match `re` (with the count); rejects after timeoutMs with the stderr so far */
+  waitForStderrCount(re: RegExp, n: number, timeoutMs?: number): Promise<number>;
   /** number of stderr lines matching `re` */
   countStderr(re: RegExp): number;
   /** send `signal`, wait for exit (SIGKILL after timeoutMs), return the exit code (null if killed by a signal) */
@@ -281,6 +283,35 @@ export async function startDaemon(configPath: string, extraArgs: string[] = [], 
 
   const stderrText = () => stderrLines.join("\n");
 
+  /** Resolves with `probe()`'s first defined value, re-checked on every new line; rejects on exit or timeout. */
+  const waitStderr = <T,>(probe: () => T | undefined, waitMs: number, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      let done = false;
+      const check = () => {
+        if (done) return;
+        const v = probe();
+        if (v !== undefined) {
+          done = true;
+          clearTimeout(timer);
+          resolve(v);
+          return;
+        }
+        if (isExited) {
+          done = true;
+          clearTimeout(timer);
+          reject(new Error(`daemon exited (code ${proc.exitCode}) before ${what}; stderr:\n${stderrText()}`));
+          return;
+        }
+        lineWaiters.push(check);
+      };
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        reject(new Error(`no ${what} within ${waitMs} ms; stderr:\n${stderrText()}`));
+      }, waitMs);
+      check();
+    });
+
   const daemon: Daemon = {
     proc,
     stderrLines,
@@ -289,34 +320,18 @@ export async function startDaemon(configPath: string, extraArgs: string[] = [], 
     stderrText,
     countStderr: (re) => stderrLines.filter((l) => re.test(l)).length,
     waitForStderr(re, waitMs = 5000, from = 0) {
-      return new Promise<string>((resolve, reject) => {
-        let done = false;
-        const check = () => {
-          if (done) return;
-          for (let i = from; i < stderrLines.length; i++) {
-            const line = stderrLines[i]!;
-            if (re.test(line)) {
-              done = true;
-              clearTimeout(timer);
-              resolve(line);
-              return;
-            }
-          }
-          if (isExited) {
-            done = true;
-            clearTimeout(timer);
-            reject(new Error(`daemon exited (code ${proc.exitCode}) before stderr matched ${re}; stderr:\n${stderrText()}`));
-            return;
-          }
-          lineWaiters.push(check);
-        };
-        const timer = setTimeout(() => {
-          if (done) return;
-          done = true;
-          reject(new Error(`no stderr line matched ${re} within ${waitMs} ms; stderr:\n${stderrText()}`));
-        }, waitMs);
-        check();
-      });
+      const first = (): string | undefined => {
+        for (let i = from; i < stderrLines.length; i++) if (re.test(stderrLines[i]!)) return stderrLines[i]!;
+        return undefined;
+      };
+      return waitStderr(first, waitMs, `a stderr line matching ${re}`);
+    },
+    waitForStderrCount(re, n, waitMs = 5000) {
+      const count = () => {
+        const k = stderrLines.filter((l) => re.test(l)).length;
+        return k >= n ? k : undefined;
+      };
+      return waitStderr(count, waitMs, `${n} stderr lines matching ${re}`);
     },
     async stop(signal: NodeJS.Signals = "SIGTERM", waitMs = 10_000) {
       if (!isExited) {
@@ -715,6 +730,8 @@ export interface FixtureStats {
   initializeCount: number;
   initializedCount: number;
   cancelled: Id[];
+  /** ids of the `hang` calls the fixture received, in order */
+  hung: Id[];
   requests: number;
   parseErrors: number;
   pending: number;

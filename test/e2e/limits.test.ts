@@ -87,8 +87,8 @@ describe("limits and mux-made errors", () => {
       expect(r.result).toBeUndefined();
       expect(r.error?.code).toBe(-32603);
       expect(r.error?.message).toMatch(/timed out/i);
+      // not before request_timeout_ms (how much later is the bench's business, not a test's)
       expect(elapsed).toBeGreaterThanOrEqual(1400);
-      expect(elapsed).toBeLessThan(5000);
       // the cancellation reaches the child (no event for that: poll stats)
       const st = await waitFor(
         async () => {
@@ -99,8 +99,10 @@ describe("limits and mux-made errors", () => {
         "fixture recorded one cancellation",
       );
       expect(st.cancelled).toHaveLength(1);
-      // the cancelled id is the mux's id for the request, not necessarily "h1"; it must be a valid id
-      expect(["string", "number"]).toContain(typeof st.cancelled[0]);
+      // the cancellation names the very id the mux forwarded h1 under (not "h1", not another request's)
+      expect(st.hung).toHaveLength(1);
+      expect(st.hung[0]).not.toBe("h1");
+      expect(st.cancelled).toEqual(st.hung);
       // no late/duplicate answer for h1
       expect(c.history.filter((m) => m.msg?.id === "h1")).toHaveLength(1);
     },
@@ -136,13 +138,12 @@ describe("limits and mux-made errors", () => {
       expect(await b.noMessageWithin(isResponseTo("b-echo"), 600)).toBe(true);
       // a still works
       expect(resultText(await a.callTool("echo", { text: "a2" }))).toBe("a2");
-      const tFree = Date.now();
       await a.close();
       expect((await bInit).msg.result?.serverInfo?.name).toBe("fixture");
+      // served because the slot freed: at request_timeout_ms it would have been a client_limit error instead
       const echo = await bEcho;
       expect(echo.msg.error).toBeUndefined();
       expect(resultText(echo.msg)).toBe("b");
-      expect(Date.now() - tFree).toBeLessThan(3000);
     },
     20_000,
   );

@@ -23,6 +23,20 @@ describe("progress", () => {
     expect(h.takeClient(2)).toEqual([]); // never after the response
   });
 
+  test("a client that leaves with a progress token open leaves no progress entry behind", () => {
+    const h = setup();
+    h.ready(1);
+    h.join(2);
+    h.send(2, req(7, "tools/call", { name: "x", _meta: { progressToken: "p" } }));
+    const [fwd] = h.takeBackend();
+    expect(h.router.footprint().progress).toBe(1);
+    h.router.clientClosed(2);
+    // inspected while the backend lives on: a restart would clear the table and hide a leak
+    expect(h.router.footprint()).toMatchObject({ progress: 0, pending: 0, clients: 1 });
+    h.backend(note("notifications/progress", { progressToken: fwd.params._meta.progressToken, progress: 1 }));
+    expect(h.sent.toClient).toEqual([]);
+  });
+
   test("unknown tokens are dropped", () => {
     const h = setup();
     h.ready(1);
@@ -270,6 +284,54 @@ describe("batches", () => {
     const [arr] = h.takeClient(2);
     expect(Array.isArray(arr)).toBe(true);
     expect(arr.map((m: { id: unknown }) => m.id).sort()).toEqual([1, "2", 3].sort());
+  });
+
+  test("a batch with a cancelled request still answers the rest, and the client is no longer busy", () => {
+    const h = setup();
+    h.ready(1);
+    init(h, 2, "2025-03-26");
+    h.send(2, [req(1, "tools/call", { name: "a" }), req(2, "tools/call", { name: "b" })]);
+    const fwd = h.takeBackend();
+    expect(fwd.map((m) => m.params.name)).toEqual(["a", "b"]);
+    h.send(2, note("notifications/cancelled", { requestId: 1, reason: "user" }));
+    expect(h.takeBackend()).toEqual([note("notifications/cancelled", { requestId: fwd[0].id, reason: "user" })]);
+    h.backend({ jsonrpc: "2.0", id: fwd[1].id, result: { b: 1 } });
+    expect(h.takeClient(2)).toEqual([[{ jsonrpc: "2.0", id: 2, result: { b: 1 } }]]);
+    expect(h.router.clientBusy(2)).toBe(false);
+    // the cancelled one's late answer is dropped, not sent alone
+    h.backend({ jsonrpc: "2.0", id: fwd[0].id, result: { a: 1 } });
+    expect(h.takeClient(2)).toEqual([]);
+  });
+
+  test("cancelling the last open request of a batch sends the batch with what it has", () => {
+    const h = setup();
+    h.ready(1);
+    init(h, 2, "2025-03-26");
+    h.send(2, [req(1, "tools/call", { name: "a" }), req(2, "ping")]);
+    const [fwd] = h.takeBackend();
+    h.send(2, note("notifications/cancelled", { requestId: 1 }));
+    expect(h.takeClient(2)).toEqual([[{ jsonrpc: "2.0", id: 2, result: {} }]]);
+    expect(h.router.clientBusy(2)).toBe(false);
+    expect(fwd.params.name).toBe("a");
+  });
+
+  test("a batch request cancelled while still queued (backend restarting) no longer holds the batch", () => {
+    const h = setup();
+    h.ready(1);
+    init(h, 2, "2025-03-26");
+    h.router.backendExited("crash", true);
+    h.send(2, [req(1, "tools/call", { name: "a" }), req(2, "tools/call", { name: "b" })]);
+    expect(h.takeBackend()).toEqual([]); // queued: no backend process
+    h.send(2, note("notifications/cancelled", { requestId: 1 }));
+    h.router.backendStarted();
+    const [replay] = h.takeBackend();
+    expect(replay.method).toBe("initialize");
+    h.backend({ jsonrpc: "2.0", id: replay.id, result: { protocolVersion: "2025-03-26", capabilities: {}, serverInfo: { name: "s", version: "1" } } });
+    const calls = h.takeBackend().filter((m) => m.method === "tools/call");
+    expect(calls.map((m) => m.params.name)).toEqual(["b"]);
+    h.backend({ jsonrpc: "2.0", id: calls[0].id, result: { b: 1 } });
+    expect(h.takeClient(2)).toEqual([[{ jsonrpc: "2.0", id: 2, result: { b: 1 } }]]);
+    expect(h.router.clientBusy(2)).toBe(false);
   });
 
   test("other versions get -32600 for a batch", () => {

@@ -41,15 +41,19 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
     // until it passes, and a refused config releases them again. A stop signal in that window must
     // release them too, so it is caught from here until the daemon installs its own handlers.
     let stopBeforeStart = false;
-    const onEarlyStop = () => void (stopBeforeStart = true);
+    const checking = new AbortController();
+    const onEarlyStop = () => {
+      stopBeforeStart = true;
+      checking.abort();
+    };
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, onEarlyStop);
     const { bindEarly, releaseUnclaimed, socketPathsOf } = await import("../early-bind.ts");
     const early = bindEarly(socketPathsOf(args));
     try {
       const { checkedConfig, CheckFailed } = await import("../checked-config.ts");
-      const cfg = await checkedConfig(args).catch(async (e: unknown) => {
+      const cfg = await checkedConfig(args, checking.signal).catch(async (e: unknown) => {
         releaseUnclaimed(await early, []);
-        if (stopBeforeStart) return null; // interrupted (Ctrl+C reaches the check child too): not a config error
+        if (stopBeforeStart) return null; // interrupted (the check child was ended with it): not a config error
         throw e;
       });
       if (cfg === null) return 0;
