@@ -53,8 +53,8 @@ for (let i = 1; i <= Number(n); i++) {
   void (async () => { for await (const c of p.stdout) client?.write(c); })();
   Bun.listen({ unix: dir + "/relay" + i + ".sock", socket: { open(s) { client = s; }, data(_s, d) { p.stdin.write(d); } } });
 }`,
-  framed: `import { LineDecoder } from ${JSON.stringify(path.join(REPO, "src/router/framing.ts"))};
-import { Outbox } from ${JSON.stringify(path.join(REPO, "src/runtime/outbox.ts"))};
+  framed: `import { LineDecoder } from ${JSON.stringify(path.join(REPO, "src/wire/framing.ts"))};
+import { Outbox } from ${JSON.stringify(path.join(REPO, "src/wire/outbox.ts"))};
 const [n, dir, parse, ...cmd] = process.argv.slice(2);
 const check = parse === "1" ? (l) => JSON.parse(l) : () => {};
 for (let i = 1; i <= Number(n); i++) {

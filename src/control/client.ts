@@ -2,7 +2,7 @@
  * Talking to a running daemon's control socket: one request and its answer, or a subscription.
  * Used by the CLI and the dashboard; light on purpose (no config, no arktype).
  */
-import { LineDecoder } from "../router/framing.ts";
+import { LineDecoder } from "../wire/framing.ts";
 import type { ControlAnswer, ControlEvent, ControlRequest } from "./protocol.ts";
 
 export class NoDaemonError extends Error {

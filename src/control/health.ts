@@ -2,7 +2,7 @@
  * A real MCP round trip through a server's socket: `initialize`, `notifications/initialized`, `ping`.
  * Healthy means the backend (or the mux's cached handshake) answered and the ping came back.
  */
-import { LineDecoder } from "../router/framing.ts";
+import { LineDecoder } from "../wire/framing.ts";
 import { VERSION } from "../version.ts";
 
 export interface HealthResult {

@@ -12,10 +12,53 @@
  *                                     or {"ok":false,"error":"<why the new config was refused>"} (nothing changed)
  *   anything else                   → {"ok":false,"error":"…"}
  */
-import type { ReloadSummary } from "../runtime/reload.ts";
-import type { DaemonStatus, ServerStatus } from "../runtime/status.ts";
+/*
+ * The shapes below are what the daemon reports about itself: the control socket's `status`, the status
+ * file and the dashboard all show them. Plain JSON, so any client can read it.
+ */
+export type ServerState = "starting" | "running" | "lazy" | "backoff" | "stopped" | "failed";
 
-export type { ReloadSummary };
+export interface ServerStatus {
+  name: string;
+  state: ServerState;
+  /** Why it is failed, stopped or backing off; null when running. */
+  reason: string | null;
+  pid: number | null;
+  socket: string;
+  clients: { connected: number; active: number; queued: number; max: number };
+  pending: number;
+  /** Requests answered by the backend since the daemon started. */
+  served: number;
+  timeouts: number;
+  restarts: number;
+  lastRestartReason: string | null;
+  /** Since the current child started; null without a child. */
+  uptimeMs: number | null;
+  heartbeat: { enabled: boolean; latencyMs: number | null; failures: number };
+  command: string[];
+  limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
+  /** The last lines the child wrote to stderr. */
+  stderrTail: string[];
+}
+
+export interface DaemonStatus {
+  version: string;
+  commit: string;
+  pid: number;
+  uptimeMs: number;
+  statusSocket: string | null;
+  servers: ServerStatus[];
+}
+
+/** What a reload did: the control socket's `{"ok":true,"reload":…}` answer. */
+export interface ReloadSummary {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+  /** Added or changed servers whose new instance could not start (they are not running now). */
+  failed: { name: string; error: string }[];
+}
 
 export type ControlCommand = "status" | "restart" | "stop" | "start" | "subscribe" | "reload";
 

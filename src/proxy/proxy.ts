@@ -9,10 +9,10 @@
  * Keep this file's imports light: hosts start a proxy for every session.
  */
 import type { Socket } from "bun";
-import { LineDecoder } from "../router/framing.ts";
-import { errorLine, INTERNAL_ERROR, NULL_ID } from "../router/jsonrpc.ts";
-import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel } from "../router/scan.ts";
-import { Outbox } from "../runtime/outbox.ts";
+import { LineDecoder } from "../wire/framing.ts";
+import { errorLine, INTERNAL_ERROR, NULL_ID } from "../wire/jsonrpc.ts";
+import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel } from "../wire/scan.ts";
+import { Outbox } from "../wire/outbox.ts";
 
 export interface ProxyOptions {
   socket: string;

@@ -2,8 +2,8 @@
  * JSON-RPC batches (allowed by MCP 2025-03-26 only): the mux splits a batch, forwards each message
  * singly, and collects the answers so the client gets one array back, as it would from the server.
  */
-import { errorLine, INVALID_REQUEST, isValidId, NULL_ID } from "./jsonrpc.ts";
-import { emptySpans, scanArray, scanTopLevel } from "./scan.ts";
+import { errorLine, INVALID_REQUEST, isValidId, NULL_ID } from "../wire/jsonrpc.ts";
+import { emptySpans, scanArray, scanTopLevel } from "../wire/scan.ts";
 
 export class Batch {
   /** Raw id text of each request still waiting for its answer. */

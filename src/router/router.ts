@@ -23,12 +23,12 @@ import {
   resultLine,
   type JsonId,
   type MuxErrorReason,
-} from "./jsonrpc.ts";
+} from "../wire/jsonrpc.ts";
 import { Batches } from "./batch.ts";
 import { levelRank, LogLevels } from "./log-levels.ts";
-import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "./scan.ts";
+import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "../wire/scan.ts";
 import { append, PendingTable, unlink, type Chain } from "./pending.ts";
-import { emptyRequestSpans, scanPlainRequest } from "./plain-request.ts";
+import { emptyRequestSpans, scanPlainRequest } from "../wire/plain-request.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { TaskOwners } from "./tasks.ts";

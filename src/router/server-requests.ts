@@ -8,8 +8,8 @@
  * is answered, and none gets `{"roots":[]}`.
  * Each forwarded request gets a mux id; only the client it was sent to can answer it.
  */
-import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, resultLine, type JsonId, type MuxErrorReason } from "./jsonrpc.ts";
-import { emptySpans, scanTopLevel, splice } from "./scan.ts";
+import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, resultLine, type JsonId, type MuxErrorReason } from "../wire/jsonrpc.ts";
+import { emptySpans, scanTopLevel, splice } from "../wire/scan.ts";
 import { relatedTaskId } from "./tasks.ts";
 
 export type Capability = "roots" | "sampling" | "elicitation";

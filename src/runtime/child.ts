@@ -6,7 +6,7 @@
  * then SIGTERM, then SIGKILL — each step waits `graceMs`. Nothing outlives `stop()`.
  */
 import type { Subprocess } from "bun";
-import { LineDecoder } from "../router/framing.ts";
+import { LineDecoder } from "../wire/framing.ts";
 import { killGroup } from "./leftovers.ts";
 import type { Logger } from "./log.ts";
 

@@ -5,9 +5,9 @@
 import type { Socket, UnixSocketListener } from "bun";
 import { chmodSync } from "node:fs";
 import { CONTROL_COMMANDS, type ControlAnswer, type ControlRequest } from "../control/protocol.ts";
-import { LineDecoder } from "../router/framing.ts";
+import { LineDecoder } from "../wire/framing.ts";
 import type { Logger } from "./log.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox } from "../wire/outbox.ts";
 import type { ReloadSummary } from "./reload.ts";
 import type { MuxServer } from "./server.ts";
 import { prepareSocketPath, removeSocketFile } from "./socket-path.ts";

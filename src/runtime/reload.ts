@@ -7,6 +7,7 @@
  * plan (src/runtime/daemon.ts): it never imports the config schema, so this file must not either.
  */
 import type { ServerConfig } from "../config/schema.ts";
+import type { ReloadSummary } from "../control/protocol.ts";
 
 export interface ReloadPlan {
   /** In the new config's order. */
@@ -19,15 +20,7 @@ export interface ReloadPlan {
   unchanged: string[];
 }
 
-/** What a reload did: the control socket's `{"ok":true,"reload":…}` answer. */
-export interface ReloadSummary {
-  added: string[];
-  removed: string[];
-  changed: string[];
-  unchanged: string[];
-  /** Added or changed servers whose new instance could not start (they are not running now). */
-  failed: { name: string; error: string }[];
-}
+export type { ReloadSummary };
 
 export class ReloadError extends Error {
   override readonly name = "ReloadError";

@@ -6,7 +6,7 @@
  */
 import type { Socket } from "bun";
 import type { ServerConfig } from "../config/schema.ts";
-import { LineDecoder } from "../router/framing.ts";
+import { LineDecoder } from "../wire/framing.ts";
 import { Router } from "../router/router.ts";
 import type { RouterHost } from "../router/types.ts";
 import { VERSION } from "../version.ts";
@@ -15,7 +15,7 @@ import { Child, SpawnError } from "./child.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox } from "../wire/outbox.ts";
 import { Listener } from "./listener.ts";
 import { StatusFile } from "./status-file.ts";
 import { stateOf, Tail, type ServerStatus } from "./status.ts";

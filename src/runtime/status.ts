@@ -1,42 +1,12 @@
 /**
- * What the daemon reports about itself: the control socket's `status`, the status file and the
- * dashboard all show these shapes. Plain JSON, so any client can read it.
+ * How the daemon's state becomes what it reports (the shapes themselves belong to the control
+ * protocol, which the status file and the dashboard share).
  */
 import type { BackendState } from "../router/types.ts";
 
-export type ServerState = "starting" | "running" | "lazy" | "backoff" | "stopped" | "failed";
+import type { ServerState } from "../control/protocol.ts";
 
-export interface ServerStatus {
-  name: string;
-  state: ServerState;
-  /** Why it is failed, stopped or backing off; null when running. */
-  reason: string | null;
-  pid: number | null;
-  socket: string;
-  clients: { connected: number; active: number; queued: number; max: number };
-  pending: number;
-  /** Requests answered by the backend since the daemon started. */
-  served: number;
-  timeouts: number;
-  restarts: number;
-  lastRestartReason: string | null;
-  /** Since the current child started; null without a child. */
-  uptimeMs: number | null;
-  heartbeat: { enabled: boolean; latencyMs: number | null; failures: number };
-  command: string[];
-  limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
-  /** The last lines the child wrote to stderr. */
-  stderrTail: string[];
-}
-
-export interface DaemonStatus {
-  version: string;
-  commit: string;
-  pid: number;
-  uptimeMs: number;
-  statusSocket: string | null;
-  servers: ServerStatus[];
-}
+export type { DaemonStatus, ServerState, ServerStatus } from "../control/protocol.ts";
 
 /**
  * The operator's view of the router's backend state. A process waiting for its first client's

@@ -1,7 +1,7 @@
 /**
  * Text lines from bytes, for the places that read another process' output as text: the dashboard's copy of
  * the daemon's log, the fixture servers' stdin, and the clients of the tests and the benchmark. Not for
- * routing: the router frames bytes with a size cap (src/router/framing.ts).
+ * routing: the router frames bytes with a size cap (src/wire/framing.ts).
  */
 export class TextLines {
   private buf = "";

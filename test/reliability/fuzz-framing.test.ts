@@ -1,10 +1,10 @@
 /**
  * Framing fuzz: random chunk boundaries (inside multi-byte characters, inside "\r\n", one byte at a time, huge
- * chunks), compared with a reference model — first on the pure LineDecoder (src/router/framing.ts), then through a
+ * chunks), compared with a reference model — first on the pure LineDecoder (src/wire/framing.ts), then through a
  * real daemon socket, where every request must come back exactly once with its text intact.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { LineDecoder } from "../../src/router/framing.ts";
+import { LineDecoder } from "../../src/wire/framing.ts";
 import { cleanupAll, RawClient, reasonOf, rng, startDaemon, writeConfig, type Rng } from "./helpers.ts";
 
 afterAll(cleanupAll);

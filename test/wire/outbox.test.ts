@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Outbox, type Writable } from "../../src/runtime/outbox.ts";
+import { Outbox, type Writable } from "../../src/wire/outbox.ts";
 
 /** A sink that takes at most `budget` bytes until refilled, like a kernel buffer. */
 class TightSink implements Writable {

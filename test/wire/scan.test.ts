@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickRequestSpan, quickResponseId, scanTopLevel, splice } from "../../src/router/scan.ts";
+import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickRequestSpan, quickResponseId, scanTopLevel, splice } from "../../src/wire/scan.ts";
 
 const s = emptySpans();
 const idOf = (text: string) => (scanTopLevel(text, s) ? text.slice(s.idStart, s.idEnd) : undefined);

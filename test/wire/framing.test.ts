@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LineDecoder } from "../../src/router/framing.ts";
+import { LineDecoder } from "../../src/wire/framing.ts";
 
 function decoder(max = 1024) {
   const lines: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { emptyRequestSpans, scanPlainRequest } from "../../src/router/plain-request.ts";
+import { emptyRequestSpans, scanPlainRequest } from "../../src/wire/plain-request.ts";
 
 const spans = emptyRequestSpans();
 const scan = (s: string) => scanPlainRequest(s, spans);
