@@ -26,6 +26,10 @@ export class Backoff {
     return Math.min(delay, this.o.restart_backoff_max_ms);
   }
 
+  get maxRestarts(): number {
+    return this.o.max_restarts;
+  }
+
   /** Consecutive failed runs so far. */
   get consecutiveFailures(): number {
     return this.failures;

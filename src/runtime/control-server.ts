@@ -2,15 +2,13 @@
  * The daemon's control socket (protocol in src/control/protocol.ts). Each control client has its
  * own framing and capped outbox: a bad or slow one is answered or dropped without touching the rest.
  */
-import type { Socket, UnixSocketListener } from "bun";
-import { chmodSync } from "node:fs";
 import { CONTROL_COMMANDS, type ControlAnswer, type ControlRequest } from "../control/protocol.ts";
-import { LineDecoder } from "../wire/framing.ts";
 import type { Logger } from "./log.ts";
-import { Outbox } from "../wire/outbox.ts";
+import type { ClientLink } from "./links/link.ts";
+import { serveUnix } from "./links/unix-front.ts";
+import { Listener } from "./listener.ts";
 import type { ReloadSummary } from "./reload.ts";
 import type { MuxServer } from "./server.ts";
-import { prepareSocketPath, removeSocketFile } from "./socket-path.ts";
 import type { DaemonStatus } from "./status.ts";
 
 export interface ControlTarget {
@@ -23,8 +21,7 @@ export interface ControlTarget {
 }
 
 interface Conn {
-  decoder: LineDecoder;
-  outbox: Outbox;
+  link: ClientLink;
   unsubscribe: (() => void) | null;
 }
 
@@ -35,7 +32,7 @@ const COALESCE_MS = 50;
 const TICK_MS = 1000;
 
 export class ControlServer {
-  private listener: UnixSocketListener<Conn> | null = null;
+  private listener: Listener | null = null;
 
   constructor(
     private readonly path: string,
@@ -44,61 +41,46 @@ export class ControlServer {
   ) {}
 
   async start(): Promise<void> {
-    await prepareSocketPath(this.path);
-    const umask = process.umask(0o177);
-    try {
-      this.listener = Bun.listen<Conn>({
-        unix: this.path,
-        socket: {
-          open: (s) => {
-            s.data = {
-              decoder: new LineDecoder(MAX_REQUEST, {
-                onLine: (l) => void this.handle(s, l),
-                onOversize: () => this.reply(s, { ok: false, error: `request over ${MAX_REQUEST} bytes` }),
-              }),
-              outbox: new Outbox(s, MAX_QUEUED, () => s.end()),
-              unsubscribe: null,
-            };
-          },
-          data: (s, chunk) => s.data.decoder.push(chunk),
-          drain: (s) => s.data.outbox.drain(),
-          close: (s) => s.data?.unsubscribe?.(),
-          error: () => {},
-        },
-      });
-    } finally {
-      process.umask(umask);
-    }
-    chmodSync(this.path, 0o600);
+    const listener = await Listener.bind(this.path);
+    this.listener = listener;
+    serveUnix(listener, { maxLineBytes: MAX_REQUEST, maxQueuedBytes: MAX_QUEUED }, (link) => {
+      const conn: Conn = { link, unsubscribe: null };
+      return {
+        onLine: (l) => void this.handle(conn, l),
+        onOversize: () => this.reply(conn, { ok: false, error: `request over ${MAX_REQUEST} bytes` }),
+        onEnd: () => link.endWhenWritten(),
+        onClose: () => conn.unsubscribe?.(),
+        onOverflow: () => link.end(),
+      };
+    });
     this.log("info", `control socket on ${this.path}`);
   }
 
   stop(): void {
-    if (this.listener === null) return; // never bound: the path may be a live daemon's
-    this.listener.stop(true);
-    removeSocketFile(this.path);
+    // Never bound: the path may be a live daemon's.
+    this.listener?.stop(true);
   }
 
-  private reply(s: Socket<Conn>, answer: ControlAnswer): void {
-    s.data.outbox.push(JSON.stringify(answer));
+  private reply(conn: Conn, answer: ControlAnswer): void {
+    conn.link.send(JSON.stringify(answer));
   }
 
-  private async handle(s: Socket<Conn>, line: string): Promise<void> {
+  private async handle(conn: Conn, line: string): Promise<void> {
     let req: ControlRequest;
     try {
       req = JSON.parse(line) as ControlRequest;
     } catch {
-      return this.reply(s, { ok: false, error: "invalid JSON" });
+      return this.reply(conn, { ok: false, error: "invalid JSON" });
     }
     const id = typeof req?.id === "string" || typeof req?.id === "number" ? req.id : undefined;
-    const fail = (error: string) => this.reply(s, { ok: false, ...(id === undefined ? {} : { id }), error });
+    const fail = (error: string) => this.reply(conn, { ok: false, ...(id === undefined ? {} : { id }), error });
     if (typeof req !== "object" || req === null || !CONTROL_COMMANDS.includes(req.cmd)) {
       return fail(`unknown command; expected one of: ${CONTROL_COMMANDS.join(", ")}`);
     }
     const ok = (extra: Omit<Extract<ControlAnswer, { ok: true }>, "ok" | "id">) =>
-      this.reply(s, { ok: true, ...(id === undefined ? {} : { id }), ...extra });
+      this.reply(conn, { ok: true, ...(id === undefined ? {} : { id }), ...extra });
     if (req.cmd === "status") return ok({ status: this.target.status() });
-    if (req.cmd === "subscribe") return this.subscribe(s, req.ticks !== false, () => ok({ status: this.target.status() }));
+    if (req.cmd === "subscribe") return this.subscribe(conn, req.ticks !== false, () => ok({ status: this.target.status() }));
     if (req.cmd === "reload") {
       if (this.target.reload === undefined) return fail("this daemon cannot reload: it was not started from a config file");
       this.log("info", "control: reload");
@@ -116,13 +98,13 @@ export class ControlServer {
     ok({ server: server.status() });
   }
 
-  private subscribe(s: Socket<Conn>, ticks: boolean, first: () => void): void {
-    if (s.data.unsubscribe !== null) return first();
+  private subscribe(conn: Conn, ticks: boolean, first: () => void): void {
+    if (conn.unsubscribe !== null) return first();
     first();
     let pending: ReturnType<typeof setTimeout> | null = null;
     const send = () => {
       pending = null;
-      s.data.outbox.push(JSON.stringify({ event: "status", status: this.target.status() }));
+      conn.link.send(JSON.stringify({ event: "status", status: this.target.status() }));
     };
     const off = this.target.onChange(() => {
       pending ??= setTimeout(send, COALESCE_MS);
@@ -130,7 +112,7 @@ export class ControlServer {
     // Counters (served, uptime) move without a state change: tick so dashboards stay live.
     // A client waiting for a change only can turn them off.
     const tick = ticks ? setInterval(send, TICK_MS) : null;
-    s.data.unsubscribe = () => {
+    conn.unsubscribe = () => {
       off();
       if (tick !== null) clearInterval(tick);
       if (pending !== null) clearTimeout(pending);

@@ -8,7 +8,7 @@ import { ControlServer } from "./control-server.ts";
 import { createLogger } from "./log.ts";
 import { describeReload, diffConfigs, ReloadError, type ReloadSummary } from "./reload.ts";
 import type { Listener } from "./listener.ts";
-import { MuxServer } from "./server.ts";
+import { MuxServer, type ServerDeps } from "./server.ts";
 import { inspectSocketPath } from "./socket-path.ts";
 import type { DaemonStatus } from "./status.ts";
 
@@ -25,6 +25,8 @@ export interface DaemonOptions {
   loadConfig?: () => Promise<ServerConfig[]>;
   /** Sockets already bound while the config was being checked, by socket path; each server takes its own. */
   early?: ReadonlyMap<string, Listener>;
+  /** How servers start children and bind their fronts (the real ones by default; tests pass their own). */
+  serverDeps?: ServerDeps;
 }
 
 export type ReloadOutcome = { ok: true; reload: ReloadSummary } | { ok: false; error: string };
@@ -62,7 +64,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   };
   const unhook = new Map<MuxServer, () => void>();
   const create = (c: ServerConfig): MuxServer => {
-    const s = new MuxServer(c);
+    const s = new MuxServer(c, opts.serverDeps);
     unhook.set(s, s.onChange(emit));
     return s;
   };

@@ -2,7 +2,7 @@
  * A server's Unix socket, which can be bound before anyone is ready to serve it.
  *
  * The daemon validates its config in a child process (~300 ms with the schema library); binding the
- * sockets meanwhile lets clients connect at once. Connections that arrive before `attach()` are held,
+ * sockets meanwhile lets clients connect at once. Connections that arrive before `attach()` wait,
  * their bytes kept in order (up to a cap), and replayed to the handlers when they attach.
  */
 import type { Socket, UnixSocketListener } from "bun";
@@ -18,7 +18,7 @@ export interface SocketHandlers {
   error(s: Socket<never>, err: Error): void;
 }
 
-interface Held {
+interface EarlyConn {
   chunks: Buffer[];
   bytes: number;
   ended: boolean;
@@ -29,7 +29,7 @@ const HOLD_MAX = 4 * 1024 * 1024;
 
 export class Listener {
   private handlers: SocketHandlers | null = null;
-  private readonly held = new Map<Socket<never>, Held>();
+  private readonly early = new Map<Socket<never>, EarlyConn>();
   private listener: UnixSocketListener<never> | null = null;
 
   private constructor(readonly path: string) {}
@@ -46,15 +46,15 @@ export class Listener {
         // A client may send its requests and shut down its writing side (nc -N): it still gets its answers.
         allowHalfOpen: true,
         socket: {
-          open: (s) => (l.handlers ? l.handlers.open(s) : void l.held.set(s, { chunks: [], bytes: 0, ended: false })),
+          open: (s) => (l.handlers ? l.handlers.open(s) : void l.early.set(s, { chunks: [], bytes: 0, ended: false })),
           data: (s, chunk) => (l.handlers ? l.handlers.data(s, chunk) : l.hold(s, chunk)),
           drain: (s) => l.handlers?.drain(s),
           end: (s) => {
             if (l.handlers) return l.handlers.end(s);
-            const h = l.held.get(s);
+            const h = l.early.get(s);
             if (h) h.ended = true;
           },
-          close: (s) => (l.handlers ? l.handlers.close(s) : void l.held.delete(s)),
+          close: (s) => (l.handlers ? l.handlers.close(s) : void l.early.delete(s)),
           error: (s, err) => l.handlers?.error(s, err),
         },
       });
@@ -66,11 +66,11 @@ export class Listener {
   }
 
   private hold(s: Socket<never>, chunk: Buffer): void {
-    const h = this.held.get(s);
+    const h = this.early.get(s);
     if (h === undefined) return;
     h.bytes += chunk.length;
     if (h.bytes > HOLD_MAX) {
-      this.held.delete(s);
+      this.early.delete(s);
       s.end();
       return;
     }
@@ -78,12 +78,12 @@ export class Listener {
     h.chunks.push(chunk);
   }
 
-  /** From now on the handlers serve this socket; connections held so far are replayed in order. */
+  /** From now on the handlers serve this socket; connections that waited are replayed in order. */
   attach(handlers: SocketHandlers): void {
     this.handlers = handlers;
-    const held = [...this.held];
-    this.held.clear();
-    for (const [s, h] of held) {
+    const early = [...this.early];
+    this.early.clear();
+    for (const [s, h] of early) {
       handlers.open(s);
       for (const chunk of h.chunks) handlers.data(s, chunk);
       if (h.ended) handlers.end(s);
@@ -94,8 +94,8 @@ export class Listener {
   stop(closeAll: boolean): void {
     this.listener?.stop(closeAll);
     if (!closeAll) return;
-    for (const s of this.held.keys()) s.end();
-    this.held.clear();
+    for (const s of this.early.keys()) s.end();
+    this.early.clear();
     removeSocketFile(this.path);
   }
 }

@@ -152,7 +152,7 @@ describe("server-everything through the daemon, SDK clients", () => {
     expectWireClean();
   }, 20_000);
 
-  // Rule 2 of the rule book names only "the single such client with requests in flight": an idle capable client
+  // A server request goes only to "the single capable client with requests in flight" (server-requests.ts): an idle capable client
   // must never be shown a prompt that another client's call caused.
   test("an elicitation caused by a client without the capability is not shown to an idle capable client", async () => {
     const a = await capable("idle-A");

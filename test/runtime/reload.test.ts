@@ -2,34 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import type { ServerConfig } from "../../src/config/schema.ts";
 import { deepEqual, describeReload, diffConfigs, ReloadError } from "../../src/runtime/reload.ts";
+import { serverConfig } from "./fakes.ts";
 
-/** A resolved server config, as the `check` child hands it to the daemon (every default filled in). */
-function server(name: string, over: Partial<ServerConfig> = {}): ServerConfig {
-  return {
-    name,
-    socket: `/tmp/rl/${name}.sock`,
-    cmd: "bun",
-    args: ["fixture.ts"],
-    env: {},
-    max_active_clients: 5,
-    lazy_start: false,
-    max_request_bytes: 1048576,
-    request_timeout_ms: 30000,
-    restart_backoff_ms: 1000,
-    restart_backoff_max_ms: 30000,
-    max_restarts: 5,
-    tray: false,
-    max_response_bytes: 67108864,
-    max_client_buffer_bytes: 33554432,
-    stable_run_ms: 10000,
-    shutdown_grace_ms: 2000,
-    heartbeat: false,
-    heartbeat_interval_ms: 30000,
-    heartbeat_timeout_ms: 5000,
-    heartbeat_max_failures: 3,
-    ...over,
-  };
-}
+const server = serverConfig;
 
 /** The JSON round trip the config takes from the check child: equal data, fresh objects, keys maybe reordered. */
 const viaJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

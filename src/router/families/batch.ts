@@ -2,8 +2,10 @@
  * JSON-RPC batches (allowed by MCP 2025-03-26 only): the mux splits a batch, forwards each message
  * singly, and collects the answers so the client gets one array back, as it would from the server.
  */
-import { errorLine, INVALID_REQUEST, isValidId, NULL_ID } from "../wire/jsonrpc.ts";
-import { emptySpans, scanArray, scanTopLevel } from "../wire/scan.ts";
+import { errorLine, INVALID_REQUEST, isValidId, NULL_ID } from "../../wire/jsonrpc.ts";
+import { emptySpans, scanArray, scanTopLevel } from "../../wire/scan.ts";
+import type { Family } from "../context.ts";
+import type { Session } from "../session.ts";
 
 export class Batch {
   /** Raw id text of each request still waiting for its answer. */
@@ -33,6 +35,8 @@ export class Batch {
 export interface BatchPeer {
   /** Deliver to the client directly (a finished batch's array). */
   send(cid: number, line: string): void;
+  /** Answer the client the usual way (a refused batch). */
+  reply(cid: number, line: string): void;
   /** The raw id text of one message. */
   rawIdOf(line: string): string;
   /** Route one item as if it had arrived alone. */
@@ -40,7 +44,7 @@ export interface BatchPeer {
 }
 
 /** Every client's open batches, and the collection of their answers. */
-export class Batches {
+export class Batches implements Family {
   private readonly byClient = new Map<number, Batch[]>();
   /** The batch whose items are being dispatched right now, if any. */
   private current: { cid: number; batch: Batch } | null = null;
@@ -62,8 +66,17 @@ export class Batches {
     return this.byClient.has(cid);
   }
 
-  /** Splits a batch (already checked to be allowed and non-empty) and dispatches its items. */
-  receive(cid: number, items: unknown[], line: string): void {
+  /** A client's JSON array: refused outside 2025-03-26 and when empty, else split and dispatched. */
+  receive(c: Session, items: unknown[], line: string): void {
+    if (c.version !== "2025-03-26") {
+      const why = `JSON-RPC batches are only allowed in protocol 2025-03-26 (this session uses ${c.version || "none yet"})`;
+      return this.peer.reply(c.id, errorLine(NULL_ID, INVALID_REQUEST, `Invalid Request: ${why}`, "batch_not_supported"));
+    }
+    if (items.length === 0) return this.peer.reply(c.id, errorLine(NULL_ID, INVALID_REQUEST, "Invalid Request: an empty batch", "invalid_request"));
+    this.split(c.id, items, line);
+  }
+
+  private split(cid: number, items: unknown[], line: string): void {
     // Each item travels as its own original text, so its id comes back digit for digit.
     const spans = scanArray(line);
     const texts = items.map((item, k) => {
@@ -134,8 +147,8 @@ export class Batches {
     }
   }
 
-  clientGone(cid: number): void {
-    this.byClient.delete(cid);
+  clientGone(c: Session): void {
+    this.byClient.delete(c.id);
   }
 
   private finish(cid: number, batch: Batch): void {

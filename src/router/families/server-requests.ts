@@ -2,17 +2,17 @@
  * Requests from the backend to a client: `sampling/createMessage`, `elicitation/create`, `roots/list`.
  *
  * stdio carries no link between such a request and the call that caused it, so the target is chosen
- * by the rule book and never guessed: the related task's owner; else the one capable client with
+ * by these rules and never guessed: the related task's owner; else the one capable client with
  * calls in flight; several → an error naming the ambiguity; none → an error at once. `roots/list`
  * shows no user anything, so idle capable clients count too, several are each asked and the union
  * is answered, and none gets `{"roots":[]}`.
  * Each forwarded request gets a mux id; only the client it was sent to can answer it.
  */
-import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, resultLine, type JsonId, type MuxErrorReason } from "../wire/jsonrpc.ts";
-import { emptySpans, scanTopLevel, splice } from "../wire/scan.ts";
+import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, resultLine, type JsonId, type MuxErrorReason } from "../../wire/jsonrpc.ts";
+import { emptySpans, scanTopLevel, splice } from "../../wire/scan.ts";
+import type { Family } from "../context.ts";
+import type { Capability, Session } from "../session.ts";
 import { relatedTaskId } from "./tasks.ts";
-
-export type Capability = "roots" | "sampling" | "elicitation";
 
 export interface Candidate {
   id: number;
@@ -51,7 +51,7 @@ export function capabilityOf(method: string): Capability | undefined {
   return undefined;
 }
 
-export class ServerRequests {
+export class ServerRequests implements Family {
   private readonly open = new Map<number, Open>();
   private readonly byBackend = new Map<string, number>();
   /** elicitationId → the client that was shown that elicitation. */
@@ -160,15 +160,18 @@ export class ServerRequests {
     this.peer.toClient(o.cid, notificationLine("notifications/cancelled", params));
   }
 
-  /** Who was shown elicitation `id` (once: the completion ends it). */
-  takeElicitationOwner(id: string): number | undefined {
+  /** Backend `notifications/elicitation/complete`: only to the client that was shown it (once: it ends it). */
+  serverElicitationComplete(line: string): void {
+    const id = (JSON.parse(line) as { params?: { elicitationId?: unknown } }).params?.elicitationId;
+    if (typeof id !== "string") return;
     const owner = this.elicitations.get(id);
     this.elicitations.delete(id);
-    return owner;
+    if (owner !== undefined) this.peer.toClient(owner, line);
   }
 
   /** A client left: what it was asked is failed at the backend, or dropped from a roots merge. */
-  clientGone(cid: number): void {
+  clientGone(c: Session): void {
+    const cid = c.id;
     for (const [id, owner] of this.elicitations) if (owner === cid) this.elicitations.delete(id);
     for (const [muxId, o] of this.open) {
       if (o.cid !== cid) continue;

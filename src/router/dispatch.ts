@@ -1,0 +1,82 @@
+/**
+ * The one table of method rules. A method listed here is handled by its family; every other request is
+ * forwarded with only its id rewritten, every other client notification is passed on, and every other
+ * backend notification goes to each client that finished its handshake.
+ *
+ * The router's fast path (requests forwarded without `JSON.parse`) skips exactly the request methods
+ * listed here, and the key list it compares with is derived from this table, so a rule added here can
+ * never be bypassed. Rules keyed by a name inside `params` rather than by method are in `PARAM_RULES`;
+ * the fast path's scan refuses lines holding those names (a test ties the two lists).
+ */
+import type { Batches } from "./families/batch.ts";
+import type { CancelProgress } from "./families/cancel-progress.ts";
+import type { Lifecycle } from "./families/lifecycle.ts";
+import type { Logging } from "./families/logging.ts";
+import type { Resources } from "./families/resources.ts";
+import type { ServerRequests } from "./families/server-requests.ts";
+import type { Tasks } from "./families/tasks.ts";
+import type { Session } from "./session.ts";
+
+export interface Families {
+  lifecycle: Lifecycle;
+  cancelProgress: CancelProgress;
+  logging: Logging;
+  resources: Resources;
+  tasks: Tasks;
+  serverRequests: ServerRequests;
+  batches: Batches;
+}
+
+type Msg = Record<string, unknown>;
+
+export interface RequestRule {
+  handle(c: Session, msg: Msg, line: string, deadline: number): void;
+  /** Handled at once, even before the backend is ready (otherwise the request waits in its client's queue). */
+  beforeReady?: boolean;
+}
+
+export type NotificationRule = (c: Session, msg: Msg, line: string) => void;
+export type ServerNotificationRule = (line: string) => void;
+
+export interface DispatchTable {
+  /** Client requests. */
+  readonly request: ReadonlyMap<string, RequestRule>;
+  /** Client notifications. */
+  readonly notification: ReadonlyMap<string, NotificationRule>;
+  /** Backend notifications. */
+  readonly server: ReadonlyMap<string, ServerNotificationRule>;
+}
+
+/** Names inside `params` that carry a rule: `_meta.progressToken` (cancel-progress) and `task` (tasks). */
+export const PARAM_RULES: readonly string[] = ["progressToken", "task"];
+
+export function dispatchTable(f: Families): DispatchTable {
+  const { lifecycle, cancelProgress, logging, resources, tasks, serverRequests } = f;
+  const subscription: RequestRule = { handle: (c, m, l, d) => resources.subscription(c, m, l, d) };
+  const ownTask: RequestRule = { handle: (c, m, l, d) => tasks.ownTask(c, m, l, d) };
+  return {
+    request: new Map<string, RequestRule>([
+      ["initialize", { handle: (c, m, l) => lifecycle.initialize(c, m, l), beforeReady: true }],
+      ["ping", { handle: (c, m, l) => lifecycle.ping(c, m, l), beforeReady: true }],
+      ["logging/setLevel", { handle: (c, m, l) => logging.setLevel(c, m, l) }],
+      ["resources/subscribe", subscription],
+      ["resources/unsubscribe", subscription],
+      ["tasks/get", ownTask],
+      ["tasks/result", ownTask],
+      ["tasks/cancel", ownTask],
+      ["tasks/list", { handle: (c, m, l, d) => tasks.list(c, m, l, d) }],
+    ]),
+    notification: new Map<string, NotificationRule>([
+      ["notifications/initialized", () => lifecycle.initialized()],
+      ["notifications/cancelled", (c, m) => cancelProgress.clientCancelled(c, m)],
+    ]),
+    server: new Map<string, ServerNotificationRule>([
+      ["notifications/progress", (l) => cancelProgress.serverProgress(l)],
+      ["notifications/cancelled", (l) => cancelProgress.serverCancelled(l)],
+      ["notifications/message", (l) => logging.serverMessage(l)],
+      ["notifications/tasks/status", (l) => tasks.serverStatus(l)],
+      ["notifications/elicitation/complete", (l) => serverRequests.serverElicitationComplete(l)],
+      ["notifications/resources/updated", (l) => resources.serverUpdated(l)],
+    ]),
+  };
+}

@@ -1,0 +1,60 @@
+/** The message families, built and wired to each other once per router. */
+import type { RouterContext } from "../context.ts";
+import type { Families } from "../dispatch.ts";
+import { Phase, type Session } from "../session.ts";
+import type { RouterHost } from "../types.ts";
+import { Batches } from "./batch.ts";
+import { CancelProgress } from "./cancel-progress.ts";
+import { Lifecycle } from "./lifecycle.ts";
+import { Logging } from "./logging.ts";
+import { Resources } from "./resources.ts";
+import { ServerRequests, type Candidate } from "./server-requests.ts";
+import { Tasks } from "./tasks.ts";
+
+type Msg = Record<string, unknown>;
+
+/** What the families need of the router itself. */
+export interface FamilyWiring {
+  sessions: ReadonlyMap<number, Session>;
+  /** Routes one parsed client message (a batch item) as if it had arrived alone. */
+  dispatch(c: Session, msg: Msg, line: string): void;
+  /** Routes a client request (a queued one, once the backend is ready). */
+  request(c: Session, msg: Msg, line: string, deadline: number): void;
+}
+
+export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWiring): Families {
+  const batches = new Batches({
+    send: (cid, line) => host.toClient(cid, line),
+    reply: (cid, line) => ctx.emit(cid, line),
+    rawIdOf: (line) => ctx.rawIdOf(line),
+    dispatch: (cid, msg, line) => {
+      const c = w.sessions.get(cid);
+      if (c !== undefined) w.dispatch(c, msg, line);
+    },
+  });
+  const tasks = new Tasks(ctx);
+  const serverRequests = new ServerRequests({
+    toClient: (cid, line) => ctx.emit(cid, line),
+    toBackend: (line) => host.toBackend(line),
+    backendReady: () => ctx.backendState() === "ready",
+    candidates: (cap) => {
+      const out: Candidate[] = [];
+      for (const c of w.sessions.values()) if (c.phase === Phase.Ready && c.caps[cap]) out.push({ id: c.id, busy: c.open > 0 });
+      return out;
+    },
+    taskOwner: (taskId, cap) => {
+      const owner = w.sessions.get(tasks.ownerOf(taskId) ?? -1);
+      return owner !== undefined && owner.caps[cap] ? owner.id : undefined;
+    },
+  });
+  const logging = new Logging(ctx);
+  const resources = new Resources(ctx);
+  const lifecycle: Lifecycle = new Lifecycle(ctx, host, w.request, (replay) => {
+    // What the previous process was told is told to this one, then waiting clients go on.
+    logging.backendReady();
+    resources.backendReady();
+    lifecycle.backendReady(replay);
+  });
+  const cancelProgress = new CancelProgress(ctx, batches, serverRequests);
+  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches };
+}

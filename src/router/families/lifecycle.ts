@@ -1,0 +1,218 @@
+/**
+ * The backend session's life: its state, its one handshake (cached and answered to every client with the
+ * client's own id), the replay after a restart, liveness probes, and `ping`.
+ *
+ * Towards the backend the mux is one client: the first client's `initialize` goes to it, with the
+ * capabilities the mux can route; every later client is answered from the cached result and never causes
+ * a second `initialize` or `notifications/initialized` on the same process. Requests a client sends before
+ * the backend is ready wait in its queue.
+ */
+import { errorLine, INTERNAL_ERROR, notificationLine, resultLine, type MuxErrorReason } from "../../wire/jsonrpc.ts";
+import type { Spans } from "../../wire/scan.ts";
+import type { Family, RouterContext } from "../context.ts";
+import { Kind, Phase, type Session } from "../session.ts";
+import type { BackendState, RouterHost } from "../types.ts";
+
+export class Lifecycle implements Family {
+  state: BackendState = "idle";
+  /** Why the backend is unavailable (failed or stopped), for the errors that say so. */
+  private failure = "";
+  private initParams: Record<string, unknown> | null = null;
+  private initResult: string | null = null;
+  private serverCaps: Record<string, unknown> = {};
+  private handshakes = 0;
+  /** Liveness probes in flight, by backend id. */
+  private readonly probes = new Map<number, (ok: boolean) => void>();
+
+  constructor(
+    private readonly ctx: RouterContext,
+    private readonly host: RouterHost,
+    /** Routes a client request as if it had just arrived (a queued one, once the backend is ready). */
+    private readonly request: (c: Session, msg: Record<string, unknown>, line: string, deadline: number) => void,
+    /** Every family's `backendReady`, in order, this one's last. */
+    private readonly announceReady: (replay: boolean) => void,
+  ) {}
+
+  /** The handshake is cached: a client's `initialize` is answered at once. */
+  get cached(): boolean {
+    return this.initResult !== null;
+  }
+
+  /** How many backend handshakes completed (1 after the first start; +1 per restart). */
+  get handshakeCount(): number {
+    return this.handshakes;
+  }
+
+  setState(next: BackendState): void {
+    if (this.state === next) return;
+    this.state = next;
+    this.host.stateChanged?.(next);
+  }
+
+  /** Failed or stopped: nothing will serve a request until an operator acts. */
+  get final(): boolean {
+    return this.state === "failed" || this.state === "stopped";
+  }
+
+  unavailable(rawId: string, why: MuxErrorReason = "backend_unavailable"): string {
+    const detail = this.failure ? `: ${this.failure}` : "";
+    return errorLine(rawId, INTERNAL_ERROR, `Backend unavailable (${this.state}${detail})`, why);
+  }
+
+  // ───────────── client side ─────────────
+
+  /** Client `ping`: answered by the mux. */
+  ping(c: Session, _msg: Record<string, unknown>, line: string): void {
+    this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
+  }
+
+  /** Client `initialize`. */
+  initialize(c: Session, msg: Record<string, unknown>, line: string): void {
+    const params = (msg.params ?? {}) as Record<string, unknown>;
+    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
+    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    c.initRawId = this.ctx.rawIdOf(line);
+    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
+    c.phase = Phase.Initializing;
+    if (this.initResult !== null) return this.completeInitialize(c);
+    if (this.final) {
+      c.phase = Phase.New;
+      return this.ctx.emit(c.id, this.unavailable(c.initRawId));
+    }
+    c.initDeadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
+    this.ctx.arm();
+    if (this.initParams === null) {
+      this.initParams = {
+        ...params,
+        // The backend sees one client: the mux, able to route all of these to the clients that declare them.
+        capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
+        clientInfo: this.ctx.opts.clientInfo ?? { name: "rmcp-mux", version: "0" },
+      };
+      if (this.state === "starting") this.sendInitialize();
+    }
+  }
+
+  /** Client `notifications/initialized`: the mux sent its own, once, when the backend answered. */
+  initialized(): void {}
+
+  private completeInitialize(c: Session): void {
+    // The backend's protocol version is answered even to a client that asked for another: the spec
+    // lets a server answer a version it supports, and the client decides whether to go on.
+    this.ctx.emit(c.id, resultLine(c.initRawId, this.initResult as string));
+    c.phase = Phase.Ready;
+    if (this.state === "ready") this.flushQueue(c);
+  }
+
+  private flushQueue(c: Session): void {
+    if (c.queue.length === 0) return;
+    const q = c.queue;
+    c.queue = [];
+    for (const item of q) this.request(c, item.msg, item.line, item.deadline);
+  }
+
+  // ───────────── backend side ─────────────
+
+  /** A backend process is up. The handshake is replayed at once when a client already did it. */
+  backendStarted(): void {
+    this.setState("starting");
+    this.failure = "";
+    if (this.initParams !== null) this.sendInitialize();
+  }
+
+  private sendInitialize(): void {
+    this.setState("handshaking");
+    this.ctx.internal("initialize", this.initParams, Kind.Init);
+  }
+
+  /** The backend answered `initialize`. */
+  backendAnswered(line: string, s: Spans): void {
+    if (s.resultStart < 0) {
+      // The backend refused the handshake: pass its error on, and let the next initialize try again.
+      const error = s.errorStart >= 0 ? line.slice(s.errorStart, s.errorEnd) : '{"code":-32603,"message":"initialize failed"}';
+      this.ctx.log("error", `backend refused initialize: ${error}`);
+      for (const c of this.ctx.sessions.values()) {
+        if (c.phase !== Phase.Initializing) continue;
+        c.phase = Phase.New;
+        this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
+      }
+      this.initParams = null;
+      this.setState("starting");
+      return;
+    }
+    const replay = this.initResult !== null;
+    this.initResult = line.slice(s.resultStart, s.resultEnd);
+    try {
+      this.serverCaps = (JSON.parse(this.initResult) as { capabilities?: Record<string, unknown> }).capabilities ?? {};
+    } catch {
+      this.serverCaps = {};
+    }
+    this.setState("ready");
+    this.handshakes++;
+    this.ctx.toBackend(notificationLine("notifications/initialized"));
+    this.ctx.log("info", replay ? "backend handshake replayed after restart" : "backend initialized");
+    this.announceReady(replay);
+  }
+
+  /** Last of the ready hooks: waiting clients complete their handshake or send what they queued. */
+  backendReady(replay: boolean): void {
+    for (const c of this.ctx.sessions.values()) {
+      if (!c.active) continue;
+      if (c.phase === Phase.Initializing) this.completeInitialize(c);
+      else this.flushQueue(c);
+      if (replay && c.phase === Phase.Ready) this.announceListsChanged(c.id);
+    }
+  }
+
+  /** After a restart the new process may offer other tools, prompts or resources. */
+  private announceListsChanged(cid: number): void {
+    for (const kind of ["tools", "prompts", "resources"]) {
+      if (this.serverCaps[kind] != null) this.ctx.emit(cid, notificationLine(`notifications/${kind}/list_changed`));
+    }
+  }
+
+  /** The process is gone; `willRestart` false: no other is coming, so what waits is failed now. */
+  backendExited(reason: string, willRestart: boolean): void {
+    this.probes.clear();
+    this.setState(willRestart ? "down" : "failed");
+    if (!willRestart) this.failAll(reason, "backend_failed");
+  }
+
+  /** An operator stopped the server: like a final exit, but with its own wording. */
+  backendStopped(): void {
+    this.setState("stopped");
+    this.failAll("stopped by an operator", "backend_unavailable");
+  }
+
+  private failAll(reason: string, why: MuxErrorReason): void {
+    this.failure = reason;
+    for (const c of this.ctx.sessions.values()) {
+      if (c.phase === Phase.Initializing && this.initResult === null) {
+        c.phase = Phase.New;
+        this.ctx.emit(c.id, this.unavailable(c.initRawId, why));
+      }
+      const q = c.queue;
+      c.queue = [];
+      for (const item of q) this.ctx.emit(c.id, this.unavailable(this.ctx.rawIdOf(item.line), why));
+    }
+  }
+
+  // ───────────── liveness ─────────────
+
+  /**
+   * A liveness probe with a mux-owned id: ids come from the same counter as client requests, so no
+   * client can collide with it. `done` gets false on an error answer or a timeout; the caller keeps
+   * its own, shorter clock as well.
+   */
+  probe(done: (ok: boolean) => void): boolean {
+    // ping is allowed before the handshake, so a process waiting for its first client is probed too.
+    if (this.state !== "ready" && this.state !== "starting" && this.state !== "handshaking") return false;
+    this.probes.set(this.ctx.internal("ping", undefined, Kind.Ping), done);
+    return true;
+  }
+
+  probeSettled(bid: number, ok: boolean): void {
+    const done = this.probes.get(bid);
+    this.probes.delete(bid);
+    done?.(ok);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What the router keeps per client session and per open backend request.
+ *
+ * A session is one client connection as the backend never sees it: its handshake, what it declared it can
+ * do, the requests it has open (chained through their entries, see pending.ts), and what waits for the
+ * backend or for a client slot.
+ */
+import { NULL_ID, type JsonId } from "../wire/jsonrpc.ts";
+import type { Chain } from "./pending.ts";
+
+/** Where a client's handshake stands. */
+export const enum Phase {
+  New,
+  Initializing,
+  Ready,
+}
+
+/** The server→client capabilities a client can declare; requests that need one go only to clients that did. */
+export type Capability = "roots" | "sampling" | "elicitation";
+
+/** A request held by the mux until the backend (or the client's own handshake) is ready. */
+export interface Queued {
+  msg: Record<string, unknown>;
+  line: string;
+  deadline: number;
+}
+
+/** One client connection, with its open requests chained through their Pending entries. */
+export interface Session extends Chain<Pending> {
+  readonly id: number;
+  /** Holds one of the `max_active_clients` slots; until then its lines wait in `waitLines`. */
+  active: boolean;
+  waitDeadline: number;
+  waitLines: string[];
+  phase: Phase;
+  /** The raw id text of its `initialize`, answered once the backend's handshake is cached. */
+  initRawId: string;
+  initDeadline: number;
+  caps: Record<Capability, boolean>;
+  /** Requests held until the backend is ready. */
+  queue: Queued[];
+  /** The protocol version the client asked for (batches depend on it). */
+  version: string;
+}
+
+export function newSession(id: number, active: boolean, waitDeadline: number): Session {
+  return {
+    id,
+    active,
+    waitDeadline,
+    waitLines: [],
+    phase: Phase.New,
+    initRawId: NULL_ID,
+    initDeadline: 0,
+    caps: { roots: false, sampling: false, elicitation: false },
+    first: null,
+    last: null,
+    open: 0,
+    queue: [],
+    version: "",
+  };
+}
+
+/**
+ * What an open backend request is, which decides what its answer needs. The first three are a client's
+ * requests; the rest are the mux's own.
+ */
+export const enum Kind {
+  /** Answered with only the id swapped back (the hot path). */
+  Client,
+  /** Its answer may create a task: the owner is recorded. */
+  CreatesTask,
+  /** `tasks/list`: the answer is filtered to the caller's tasks. */
+  ListsTasks,
+  /** The backend handshake. */
+  Init,
+  /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
+  Internal,
+  /** A liveness probe: its answer goes to the probe's callback. */
+  Ping,
+}
+
+export function isClientKind(kind: Kind): boolean {
+  return kind <= Kind.ListsTasks;
+}
+
+/** A request open at the backend under backend id `bid`. */
+export interface Pending {
+  readonly bid: number;
+  readonly kind: Kind;
+  /** The client that asked; null for the mux's own requests. Its chain holds this entry while it is open. */
+  client: Session | null;
+  /** The client's id as it wrote it, restored into the answer byte for byte. */
+  rawId: string;
+  /** The client's parsed id: what its cancellation names ("1" and 1 are different ids). */
+  key: JsonId;
+  deadline: number;
+  /** The mux progress token to release when the request ends; 0 when none. */
+  token: number;
+  prev: Pending | null;
+  next: Pending | null;
+}
