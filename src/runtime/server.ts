@@ -348,7 +348,7 @@ export class MuxServer {
       this.listener.stop(true);
       removeRecord(this.config.socket);
     }
-    this.statusFile?.dispose();
+    this.statusFile?.close({ state: "stopped", pid: null, uptimeMs: null, reason: this.stopReason });
     this.log("info", "stopped");
   }
 
