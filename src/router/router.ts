@@ -2,7 +2,7 @@
  * The routing core: one backend session shared by many client sessions.
  *
  * Pure logic — messages in, messages out through `RouterHost`, time from `Clock`. No sockets,
- * no processes, so every rule of `mcp-mux-routing.md` is unit-testable. The runtime feeds it
+ * no processes, so every rule of docs/routing.md is unit-testable. The runtime feeds it
  * client lines, backend lines and backend lifecycle events.
  *
  * Hot path (a request and its response): the client line validated once, by a walk that allocates
