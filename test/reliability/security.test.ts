@@ -189,7 +189,8 @@ describe("security", () => {
       expect({ args, code: r.code }).toEqual({ args, code: 1 });
     }
     // Not run here, because they never read the daemon's config: dashboard (renders the same control status as
-    // daemon-status), proxy (bytes only), scan and rewire (host configs: tested separately), wizard (scan + rewire).
+    // daemon-status), proxy (bytes only), scan and rewire (host configs: tested separately), wizard (scan + rewire),
+    // uninstall (reads no config's env: it looks for proxy entries, units, sockets and binaries).
     await waitFor(() => existsSync(path.join(dir, "argv.status.json")), 15_000, "status file");
     outputs["status file"] = readFileSync(path.join(dir, "argv.status.json"), "utf8");
     expect(await d.stop("SIGTERM", 15_000)).toBe(0);
