@@ -35,8 +35,8 @@
  *   --no-compile-autoload-dotenv           a stray .env in the daemon's cwd must not change its environment
  *   --no-compile-autoload-bunfig           same for a stray bunfig.toml
  *   --external @opentui/core-linux-x64-musl
- *                                          @opentui/core 0.8.x imports this package, which is unpublished
- *                                          (see /work/shared/bun-notes.md); it is only reached on musl.
+ *                                          @opentui/core 0.8.x imports this package, which the npm registry
+ *                                          has not had since 0.5.x; it is only reached on musl.
  *                                          Other @opentui/core-<platform> packages that are not installed
  *                                          are external too (see OPENTUI_NATIVE below).
  *   --define MUX_BUILD_VERSION="<package.json version>"
@@ -77,7 +77,7 @@ const ALL_TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-darwin-x64", "bun-
 // @opentui/core picks its native library at run time with
 //   import(`@opentui/core-${platform}-${arch}${OPENTUI_LIBC === "musl" ? "-musl" : ""}`)
 // written out per platform; the bundler drops the branches for other platforms than the target's, and
-// must resolve the rest. `@opentui/core-linux-x64-musl` is unpublished (see bun-notes), so it is always
+// must resolve the rest. `@opentui/core-linux-x64-musl` is unpublished after 0.5.x, so it is always
 // external. For cross targets the registry may not have that platform's package either (0.8.1 is only
 // published for linux-x64 here; darwin-* and linux-arm64 stop at 0.4.5): any native package that is not
 // installed is made external too, and the build warns when that is the target's own, i.e. the dashboard

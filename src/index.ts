@@ -14,6 +14,7 @@ export type { ReloadSummary } from "./runtime/reload.ts";
 export type { DaemonStatus, ServerState, ServerStatus } from "./runtime/status.ts";
 export { connectControl, controlRequest, NoDaemonError } from "./control/client.ts";
 export type { ControlAnswer, ControlEvent, ControlRequest } from "./control/protocol.ts";
+export { setLogWriter, type LogWriter } from "./runtime/log.ts";
 export { Router } from "./router/router.ts";
 export type { RouterHost, RouterOptions, Clock, BackendState } from "./router/types.ts";
 export { VERSION, COMMIT } from "./version.ts";

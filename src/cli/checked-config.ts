@@ -20,7 +20,7 @@ export async function checkedConfig(
   args: { config?: string; only?: string; except?: string },
   signal?: AbortSignal,
 ): Promise<LoadedConfig> {
-  const argv = selfCommand(["check", "--json", "--config", args.config as string]);
+  const argv = selfCommand(["check", "--json", "--reveal-env", "--config", args.config as string]);
   if (args.only !== undefined) argv.push("--only", args.only);
   if (args.except !== undefined) argv.push("--except", args.except);
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });

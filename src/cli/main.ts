@@ -18,6 +18,7 @@ const subCommands = {
   check: () => import("./commands/check.ts").then((m) => m.default),
   dashboard: () => import("./commands/dashboard.ts").then((m) => m.default),
   service: () => import("./commands/service.ts").then((m) => m.default),
+  uninstall: () => import("./commands/uninstall.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -1,6 +1,7 @@
 /**
  * Restart policy: exponential backoff between failed runs, reset by a run that lasted.
- * `max_restarts` counts consecutive failed runs (0 = unlimited), as in the Rust original.
+ * `max_restarts` is the number of restarts allowed after consecutive failed runs (0 = unlimited), as in the
+ * Rust original: with `max_restarts = N` the server runs N + 1 times before it gives up.
  */
 export interface BackoffOptions {
   restart_backoff_ms: number;

@@ -74,7 +74,7 @@ export class Listener {
       s.end();
       return;
     }
-    // Each chunk owns its memory (bun-notes), so keeping it is safe.
+    // Bun gives each `data` call a chunk of its own (the buffer is not reused for the next read), so keeping it is safe.
     h.chunks.push(chunk);
   }
 

@@ -261,7 +261,7 @@ export class MuxServer {
       this.front.stop(true);
       if (this.deps.leftovers) removeRecord(this.config.socket);
     }
-    this.statusFile?.dispose();
+    this.statusFile?.close({ state: "stopped", pid: null, uptimeMs: null, reason: why });
     this.log("info", "stopped");
   }
 

@@ -246,6 +246,14 @@ describe("config reload", () => {
     expect(cli.stdout).toBe("");
     expect(cli.stderr).toContain('reload refused, nothing changed: ');
     expect(cli.stderr).toContain('servers.a: unknown key "bogus_key"');
+    // --json: the refusal is JSON on stdout too, and stderr stays empty
+    const json = await runCli(["reload", "--json", "--socket", b.ctl], 60_000);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toBe("");
+    const refusal = JSON.parse(json.stdout);
+    expect(Object.keys(refusal)).toEqual(["error"]);
+    expect(refusal.error).toContain('reload refused, nothing changed: ');
+    expect(refusal.error).toContain('servers.a: unknown key "bogus_key"');
 
     // the running set is as it was
     const after = await daemonStatus(b.ctl);

@@ -41,9 +41,9 @@ function readStatus(file: string): ServerStatus {
   return JSON.parse(readFileSync(file, "utf8")) as ServerStatus;
 }
 
-async function boot() {
+async function boot(statusName = "s.status.json") {
   const dir = tempDir();
-  const statusFile = path.join(dir, "s.status.json");
+  const statusFile = path.join(dir, statusName);
   const pidfile = path.join(dir, "s.pids");
   const cfg = writeConfig(dir, { s: { status_file: statusFile, env: { FIXTURE_PIDFILE: pidfile } } });
   const ctl = path.join(dir, "daemon.sock");
@@ -135,5 +135,27 @@ describe("status_file", () => {
     }, 5000, "stop in the status file");
     expect(stopped.uptimeMs).toBeNull();
     expect(stopped.reason).toBe("stopped by an operator");
+  });
+
+  test("SIGTERM: the last write says stopped, with no pid and the reason", async () => {
+    const { daemon, statusFile, pid } = await boot();
+    await waitFor(() => existsSync(statusFile) && readStatus(statusFile).pid === pid, 5000, "status file written");
+    expect(readStatus(statusFile).state).toBe("running");
+    expect(await daemon.stop("SIGTERM", 15_000)).toBe(0);
+    // read once, after the daemon has exited: nothing could change the file any more
+    const final = readStatus(statusFile);
+    expect(final.state).toBe("stopped");
+    expect(final.pid).toBeNull();
+    expect(final.uptimeMs).toBeNull();
+    expect(final.reason).toBe("the daemon is shutting down");
+  });
+
+  test("a missing folder is created 0700 (the file 0600), and nothing is logged about it", async () => {
+    const { dir, daemon, statusFile, pid } = await boot("state/deeper/s.status.json");
+    const st = await waitFor(() => (existsSync(statusFile) ? readStatus(statusFile) : null), 5000, "status file written");
+    expect(st.pid).toBe(pid);
+    for (const folder of ["state", "state/deeper"]) expect((statSync(path.join(dir, folder)).mode & 0o777).toString(8)).toBe("700");
+    expect((statSync(statusFile).mode & 0o777).toString(8)).toBe("600");
+    expect(daemon.stderrText()).not.toContain("cannot write status_file");
   });
 });

@@ -57,4 +57,33 @@ describe("library API", () => {
     expect(await p.exited).toBe(0);
     expect(JSON.parse(out)).toEqual([]);
   });
+
+  // A program embedding the library decides where the daemon's log goes: a function, nowhere, or stderr.
+  test("setLogWriter sends the log to a function or silences it; RMCP_MUX_LOG=off silences it too", async () => {
+    const run = async (mode: string, env: Record<string, string> = {}) => {
+      const socket = join(tmp(), `${mode}.sock`);
+      const probe = `
+        const { MuxConfig, setLogWriter, spawnMuxServer } = await import(${JSON.stringify(join(import.meta.dir, "../../src/index.ts"))});
+        const lines = [];
+        if (${JSON.stringify(mode)} === "capture") setLogWriter((l) => lines.push(l));
+        if (${JSON.stringify(mode)} === "silent") setLogWriter(null);
+        const h = await spawnMuxServer(new MuxConfig(${JSON.stringify(socket)}, process.execPath).withArgs([${JSON.stringify(FIXTURE)}]).withServiceName("quiet"));
+        await h.restart();
+        await h.stop();
+        console.log(JSON.stringify(lines));`;
+      const p = Bun.spawn([process.execPath, "-e", probe], { stdout: "pipe", stderr: "pipe", env: { ...process.env, RMCP_MUX_LOG: "info", ...env } });
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      expect({ mode, code }).toEqual({ mode, code: 0 });
+      return { captured: JSON.parse(out) as string[], stderr: err };
+    };
+    const loud = await run("default");
+    expect(loud.stderr).toContain("[quiet] started pid");
+    const captured = await run("capture");
+    expect(captured.stderr).not.toContain("[quiet]");
+    expect(captured.captured.some((l) => l.includes("[quiet] started pid") && l.endsWith("\n"))).toBe(true);
+    const silent = await run("silent");
+    expect(silent.stderr).not.toContain("[quiet]");
+    const off = await run("default", { RMCP_MUX_LOG: "off" });
+    expect(off.stderr).not.toContain("[quiet]");
+  }, 60_000);
 });

@@ -188,3 +188,25 @@ describe("rewire refusals", () => {
     expect(r.stderr).toContain("no rmcp-mux backup of");
   }, 60_000);
 });
+
+// Run from $HOME, the user file and the project file of gemini and junie are one path: one pass, one backup.
+describe.each(["gemini", "junie"])("rewire --host %s run from $HOME", (id) => {
+  test("processes the file once: one line of output, one backup, one restore", async () => {
+    const p = await prepared();
+    const file = path.join(p.home, HOST_FILES[id]!);
+    const original = readFileSync(file, "utf8");
+    const fromHome = ["--home", p.home, "--workspace", p.home, "--platform", "linux", "--config", p.manifest, "--proxy", p.proxy];
+    const dry = await mux(["rewire", "--host", id, "--dry-run", ...fromHome]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.split(`--- ${file}\n`)).toHaveLength(2);
+    const run = await mux(["rewire", "--host", id, ...fromHome]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/rewired /g)).toHaveLength(1);
+    expect(run.stdout).not.toContain("nothing to rewire"); // a second pass would have found it done
+    expect(backups(file)).toHaveLength(1);
+    const back = await mux(["rewire", "--restore", "--host", id, ...fromHome.slice(0, 6)]);
+    expect(back.code).toBe(0);
+    expect(back.stdout.match(/restored from/g)).toHaveLength(1);
+    expect(readFileSync(file, "utf8")).toBe(original);
+  }, 60_000);
+});

@@ -35,7 +35,8 @@ describe("install.sh", () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  // Compiling two ~100 MB executables dominates (about 1 s each here; more on a small CI box).
+  // Compiling two ~100 MB executables dominates (about 1 s each here; more on a small CI box). Measured: 8.9 s for
+  // the whole test with a load average of 5 on 2 cores; 60 s stated below.
   test.skipIf(missingEntry.length > 0)(
     `installs rmcp-mux and rmcp-mux-proxy into INSTALL_DIR${
       missingEntry.length > 0 ? ` (skipped: entry point ${missingEntry.join(", ")} not written yet)` : ""

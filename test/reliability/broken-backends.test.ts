@@ -183,6 +183,7 @@ describe("broken backends", () => {
     expect(dead.state).toBe("failed");
     expect(dead.reason).toContain("exit code 7");
     expect(dead.reason).toContain("max_restarts=3");
+    expect(dead.restarts).toBe(3); // max_restarts counts restarts: 3 of them, 4 runs (README, Configuration)
     expect(dead.pid).toBeNull();
     expect(st.servers.find((s: any) => s.name === "ok").state).toBe("running");
     const cli = await runCli(["daemon-status", "--json", "--config", cfg.configPath], 20_000);

@@ -111,7 +111,10 @@ describe("security", () => {
     }
   }, 120_000);
 
-  test("env values from the config never appear in logs, control status, events, daemon-status or the status file", async () => {
+  // Every command that can see the config's env is run here, each way it can print (text and --json); the ones that
+  // cannot see it are listed at the end of the test. scan and rewire read the hosts' env: see the scan test below and
+  // test/onboard/rewire-cli.test.ts (diffs masked).
+  test("env values from the config never appear in logs, control status, events, the status file or any command's output", async () => {
     const dir = tempDir();
     const secrets = {
       MUX_SECRET_ONE: `sk-live-${randomBytes(12).toString("hex")}`,
@@ -157,11 +160,37 @@ describe("security", () => {
     const ev = [await sub.next(() => true, 20_000), await sub.next(() => true, 20_000)];
     outputs["subscribe"] = ev.map((e) => e.raw).join("\n");
     sub.destroy();
-    for (const args of [["daemon-status", "--json", "--config", cfg.configPath], ["daemon-status", "--config", cfg.configPath], ["--show-status", "--json", "--config", cfg.configPath], ["health", "--config", cfg.configPath, "--service", "fx"]]) {
+    const commands = [
+      ["daemon-status", "--json", "--config", cfg.configPath],
+      ["daemon-status", "--config", cfg.configPath],
+      ["--show-status", "--json", "--config", cfg.configPath],
+      ["--show-status", "--config", cfg.configPath],
+      ["--restart-service", "fx", "--config", cfg.configPath],
+      ["health", "--config", cfg.configPath, "--service", "fx"],
+      ["check", "--config", cfg.configPath],
+      ["check", "--json", "--config", cfg.configPath],
+      ["reload", "--config", cfg.configPath],
+      ["reload", "--json", "--config", cfg.configPath],
+      ["service", "install", "--dry-run", "--platform", "systemd", "--config", cfg.configPath],
+      ["service", "install", "--dry-run", "--platform", "launchd", "--config", cfg.configPath],
+    ];
+    for (const args of commands) {
       const r = await runCli(args, 20_000);
       outputs[args.join(" ")] = r.stdout + r.stderr;
       expect({ args, code: r.code }).toEqual({ args, code: 0 });
     }
+    // check --json keeps the names (so a reader sees which keys are set) and masks each value
+    expect(JSON.parse(outputs[`check --json --config ${cfg.configPath}`]!).servers[0].env).toEqual({ MUX_SECRET_ONE: "***", MUX_SECRET_TWO: "***" });
+    // A refused reload prints the check's reason, which never holds a value either (--socket: the file is broken now)
+    writeFileSync(cfg.configPath, `${readFileSync(cfg.configPath, "utf8")}\n[servers.extra]\nsocket = "${dir}/extra.sock"\ncmd = "bun"\nenv = { MUX_SECRET_ONE = 5 }\n`);
+    for (const args of [["reload", "--socket", ctl], ["reload", "--json", "--socket", ctl]]) {
+      const r = await runCli(args, 60_000);
+      outputs[`refused ${args.join(" ")}`] = r.stdout + r.stderr;
+      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+    }
+    // Not run here, because they never read the daemon's config: dashboard (renders the same control status as
+    // daemon-status), proxy (bytes only), scan and rewire (host configs: tested separately), wizard (scan + rewire),
+    // uninstall (reads no config's env: it looks for proxy entries, units, sockets and binaries).
     await waitFor(() => existsSync(path.join(dir, "argv.status.json")), 15_000, "status file");
     outputs["status file"] = readFileSync(path.join(dir, "argv.status.json"), "utf8");
     expect(await d.stop("SIGTERM", 15_000)).toBe(0);

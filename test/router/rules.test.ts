@@ -1,4 +1,4 @@
-/** One test per row of the rule book (shared/mcp-mux-routing.md), on the pure router. */
+/** One test per rule of docs/routing.md, on the pure router. */
 import { describe, expect, test } from "bun:test";
 import { setup } from "./harness.ts";
 

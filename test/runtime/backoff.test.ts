@@ -21,3 +21,14 @@ test("max_restarts = 0 means unlimited", () => {
   const b = new Backoff({ ...opts, max_restarts: 0 });
   for (let i = 0; i < 100; i++) expect(b.runEnded(0)).toBe(i < 3 ? 100 * 2 ** i : 500);
 });
+
+// The README's wording: max_restarts restarts after failed runs in a row, so N + 1 runs, and the log's
+// "gave up after N + 1 failed runs (max_restarts=N)" (consecutiveFailures) says the same.
+test.each([1, 2, 4])("max_restarts = %d: exactly that many restarts, given up on failed run max_restarts + 1", (n) => {
+  const b = new Backoff({ ...opts, max_restarts: n });
+  const delays: (number | undefined)[] = [];
+  for (let run = 1; run <= n + 1; run++) delays.push(b.runEnded(5));
+  expect(delays.slice(0, n).every((d) => typeof d === "number")).toBe(true);
+  expect(delays[n]).toBeUndefined();
+  expect(b.consecutiveFailures).toBe(n + 1);
+});

@@ -86,10 +86,14 @@ const SAMPLE_PLIST = `<?xml version="1.0" encoding="UTF-8"?>
 	</dict>
 	<key>RunAtLoad</key>
 	<true/>
+	<!-- Relaunched only after a crash (a signal such as SIGSEGV or SIGABRT). Every exit with a status is final:
+	     0 is a stop, 2 a config error that a relaunch cannot fix, 1 a start-up error (socket taken, ...).
+	     SuccessfulExit=false would relaunch all of them, a broken config in a loop; launchd has no
+	     per-status rule like systemd's RestartPreventExitStatus. -->
 	<key>KeepAlive</key>
 	<dict>
-		<key>SuccessfulExit</key>
-		<false/>
+		<key>Crashed</key>
+		<true/>
 	</dict>
 	<key>ExitTimeOut</key>
 	<integer>30</integer>
@@ -175,6 +179,17 @@ describe("systemd unit", () => {
 describe("launchd plist", () => {
   test("the sample renders to exactly these bytes", () => {
     expect(renderLaunchdPlist(SAMPLE)).toBe(SAMPLE_PLIST);
+  });
+
+  // launchd's KeepAlive has no per-status rule: SuccessfulExit=false relaunches every non-zero exit, a config
+  // error (exit 2) included, in a loop. Crashed=true relaunches after a crash signal only.
+  test("relaunched after a crash only: a config error (exit 2) stays final, as the systemd unit's RestartPreventExitStatus=2", () => {
+    const plist = renderLaunchdPlist(SAMPLE);
+    const keepAlive = /<key>KeepAlive<\/key>\s*<dict>([\s\S]*?)<\/dict>/.exec(plist)?.[1]?.replace(/\s+/g, "");
+    expect(keepAlive).toBe("<key>Crashed</key><true/>");
+    expect(plist).not.toContain("<key>SuccessfulExit</key>");
+    expect(renderSystemdUnit(SAMPLE)).toContain("\nRestart=on-failure\n");
+    expect(renderSystemdUnit(SAMPLE)).toContain("\nRestartPreventExitStatus=2\n");
   });
 
   test("every value is XML-escaped", () => {
@@ -335,7 +350,7 @@ describe("plist parsers", () => {
       WorkingDirectory: NASTY.workingDirectory,
       EnvironmentVariables: { PATH: NASTY.pathEnv },
       RunAtLoad: true,
-      KeepAlive: { SuccessfulExit: false },
+      KeepAlive: { Crashed: true },
       ExitTimeOut: 45,
       StandardOutPath: NASTY.logPath,
       StandardErrorPath: NASTY.logPath,

@@ -1,10 +1,17 @@
 /**
  * `rmcp-mux check --config PATH`: validate a config and print what would run.
- * With --json it prints the resolved config; the daemon runs this in a child process so that
- * arktype (~120 ms and ~46 MB to load) never stays resident in the long-lived daemon.
+ * With --json it prints the resolved config, env values masked like every other output. The daemon runs
+ * `check --json --reveal-env` in a child process (it needs the values to start the servers), so that arktype
+ * (~120 ms and ~46 MB to load) never stays resident in the long-lived daemon.
  */
 import { defineCommand } from "citty";
+import type { ServerConfig } from "../../config/schema.ts";
 import { cliErrors } from "../resolve.ts";
+
+/** What `check --json` shows of env: the names, each value replaced by "***" (as in rewire's diffs). */
+export function maskEnv(servers: ServerConfig[]): ServerConfig[] {
+  return servers.map((s) => ({ ...s, env: Object.fromEntries(Object.keys(s.env).map((k) => [k, "***"])) }));
+}
 
 export default defineCommand({
   meta: { name: "check", description: "Validate a mux.toml and show the servers it would run" },
@@ -12,7 +19,8 @@ export default defineCommand({
     config: { type: "string", required: true, description: "Path to mux.toml (or .json)", valueHint: "PATH" },
     only: { type: "string", description: "Only these servers (comma-separated)", valueHint: "a,b" },
     except: { type: "string", description: "All servers except these (comma-separated)", valueHint: "c" },
-    json: { type: "boolean", description: "Print the resolved config as JSON (env values included: keep it private)" },
+    json: { type: "boolean", description: "Print the resolved config as JSON (env values shown as \"***\")" },
+    "reveal-env": { type: "boolean", description: "With --json, print the env values too (the daemon reads them this way; keep the output private)" },
   },
   async run({ args }) {
     process.exitCode = await cliErrors(async () => {
@@ -20,7 +28,7 @@ export default defineCommand({
       const cfg = await loadConfig(args.config);
       const servers = selectServers(cfg.servers, args.only, args.except, cfg.file);
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ ...cfg, servers })}\n`);
+        process.stdout.write(`${JSON.stringify({ ...cfg, servers: args["reveal-env"] ? servers : maskEnv(servers) })}\n`);
         return 0;
       }
       process.stdout.write(`ok: ${cfg.file}: ${servers.length} server(s), control socket ${cfg.statusSocket}\n`);

@@ -12,7 +12,9 @@ export async function reloadDaemon(args: { socket?: string; config?: string; jso
   const answer = await controlRequest(socket, { cmd: "reload" }, 120_000);
   if (!answer.ok || answer.reload === undefined) {
     const why = answer.ok ? "the daemon sent no reload summary" : answer.error;
-    process.stderr.write(`rmcp-mux: reload refused, nothing changed: ${why}\n`);
+    // --json promises JSON on stdout whatever happened: a script reads `error` instead of parsing stderr.
+    if (args.json) process.stdout.write(`${JSON.stringify({ error: `reload refused, nothing changed: ${why}` }, null, 2)}\n`);
+    else process.stderr.write(`rmcp-mux: reload refused, nothing changed: ${why}\n`);
     return 1;
   }
   const r = answer.reload;
@@ -37,7 +39,7 @@ export async function reloadDaemon(args: { socket?: string; config?: string; jso
 export default defineCommand({
   meta: { name: "reload", description: "Make the running daemon re-read its config (like SIGHUP) and show what changed" },
   args: {
-    json: { type: "boolean", description: "Print the summary as JSON" },
+    json: { type: "boolean", description: 'Print the summary as JSON (a refused file: {"error": "..."}, exit 1)' },
     ...daemonTargetArgs,
   },
   async run({ args }) {

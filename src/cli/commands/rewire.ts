@@ -12,10 +12,13 @@ import type { HostContext, HostDef, HostFileSpec } from "../../hosts/types.ts";
 import type { RewireOutcome } from "../../hosts/apply.ts";
 import { cliErrors, UsageError } from "../resolve.ts";
 
-/** The host's files to act on: the one given with --path, else those of its location table that exist. */
+/**
+ * The host's files to act on: the one given with --path, else those of its location table that exist, each once
+ * (run from $HOME, a host's user and project files are the same path).
+ */
 export function hostFiles(host: HostDef, ctx: HostContext, given?: string): HostFileSpec[] {
   if (given) return [{ path: path.resolve(expandHome(given)), scope: "user" }];
-  const found = host.files(ctx).filter((f) => existsSync(f.path));
+  const found = host.files(ctx).filter((f, i, all) => existsSync(f.path) && all.findIndex((g) => g.path === f.path) === i);
   if (found.length === 0) {
     const tried = host.files(ctx).map((f) => tildify(f.path, ctx.home)).join(", ");
     throw new UsageError(`no ${host.label} config found (looked for ${tried}); name one with --path FILE`);
