@@ -4,6 +4,7 @@
  *
  *   {"cmd":"status"}                → {"ok":true,"status":DaemonStatus}
  *   {"cmd":"restart","name":"mem"}  → {"ok":true,"server":ServerStatus}   (a new child)
+ *   {"cmd":"restart","name":"mem","refresh":true} → the same, after asking npm again for an npx server's package
  *   {"cmd":"stop","name":"mem"}     → {"ok":true,"server":ServerStatus}
  *   {"cmd":"start","name":"mem"}    → {"ok":true,"server":ServerStatus}
  *   {"cmd":"subscribe"}             → {"ok":true,"status":DaemonStatus}, then {"event":"status","status":…} on each change
@@ -21,6 +22,8 @@ export type ControlCommand = "status" | "restart" | "stop" | "start" | "subscrib
 export interface ControlRequest {
   cmd: ControlCommand;
   name?: string;
+  /** With `restart`: resolve an npx server's package again before the new child starts. */
+  refresh?: boolean;
   id?: string | number;
 }
 

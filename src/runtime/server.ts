@@ -17,6 +17,7 @@ import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { Listener } from "./listener.ts";
+import { Launch } from "./npx-launch.ts";
 import { StatusFile } from "./status-file.ts";
 import { stateOf, Tail, type ServerStatus } from "./status.ts";
 
@@ -54,10 +55,13 @@ export class MuxServer {
   private readonly heartbeat: Heartbeat | null;
   private readonly statusFile: StatusFile | null;
   private readonly listeners = new Set<() => void>();
+  /** The child's command: as written, or an npx package's bin run without npm. */
+  private readonly launch: Launch;
 
   constructor(readonly config: ServerConfig) {
     this.log = createLogger(config.name);
     this.backoff = new Backoff(config);
+    this.launch = new Launch(config, this.log);
     const host: RouterHost = {
       toClient: (cid, line) => {
         const s = this.conns.get(cid);
@@ -188,13 +192,21 @@ export class MuxServer {
     s.end();
   }
 
+  private readonly spawnWhenResolved = () => {
+    if (!this.held) this.spawnChild();
+  };
+
   private spawnChild(): void {
     if (this.child !== null || this.stopping || this.restartTimer !== null) return;
     const c = this.config;
+    // While npm is asked where an npx package lives, the spawn waits (requests queue as for any start).
+    const argv = this.launch.argv(this.spawnWhenResolved);
+    if (argv === null) return;
+    const [cmd, ...args] = argv as [string, ...string[]];
     let child: Child;
     try {
       child = new Child(
-        { cmd: c.cmd, args: c.args, env: c.env, cwd: c.cwd, maxLineBytes: c.max_response_bytes },
+        { cmd, args, env: c.env, cwd: c.cwd, maxLineBytes: c.max_response_bytes },
         {
           onLine: (l) => this.router.backendLine(l),
           onExit: (r) => this.onChildExit(child, r),
@@ -213,7 +225,7 @@ export class MuxServer {
     writeRecord(c.socket, child.pid);
     this.reason = null;
     this.heartbeat?.reset();
-    this.log("info", `started pid ${child.pid}: ${[c.cmd, ...c.args].join(" ")}`);
+    this.log("info", `started pid ${child.pid}: ${argv.join(" ")}`);
     this.router.backendStarted();
     this.changed();
   }
@@ -302,6 +314,11 @@ export class MuxServer {
     await this.child.stop(this.config.shutdown_grace_ms);
   }
 
+  /** Resolve an npx package again (npm may fetch a newer one); the next child uses it, the running one stays. */
+  refreshLaunch(): Promise<void> {
+    return this.launch.refresh();
+  }
+
   /** Operator stop: the child ends, the socket stays, clients get an error until `start()`. */
   async stopChild(): Promise<void> {
     if (this.stopping) return;
@@ -333,6 +350,7 @@ export class MuxServer {
     this.stopping = true;
     this.stopReason = reason;
     this.cancelRestartTimer();
+    this.launch.dispose();
     this.heartbeat?.stop();
     this.listener?.stop(false);
     this.router.backendExited(reason, false);
@@ -378,7 +396,8 @@ export class MuxServer {
         latencyMs: this.heartbeat?.latencyMs ?? null,
         failures: this.heartbeat?.failures ?? 0,
       },
-      command: [c.cmd, ...c.args],
+      command: this.launch.command,
+      ...(this.launch.note === undefined ? {} : { launch: this.launch.note }),
       limits: {
         maxActiveClients: c.max_active_clients,
         maxRequestBytes: c.max_request_bytes,

@@ -23,7 +23,10 @@ export interface ServerStatus {
   /** Since the current child started; null without a child. */
   uptimeMs: number | null;
   heartbeat: { enabled: boolean; latencyMs: number | null; failures: number };
+  /** What the child runs: for an npx server, the resolved `node BIN …` once npm has answered. */
   command: string[];
+  /** For npx servers: how the command was launched (resolved, or as written and why). */
+  launch?: string;
   limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
   /** The last lines the child wrote to stderr. */
   stderrTail: string[];

@@ -27,6 +27,7 @@ function server(name: string, over: Partial<ServerConfig> = {}): ServerConfig {
     heartbeat_interval_ms: 30000,
     heartbeat_timeout_ms: 5000,
     heartbeat_max_failures: 3,
+    launch: "resolve",
     ...over,
   };
 }
