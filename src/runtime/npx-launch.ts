@@ -13,6 +13,7 @@
 import { existsSync, openSync, readSync, closeSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Subprocess } from "bun";
+import { killGroup } from "./leftovers.ts";
 import type { Logger } from "./log.ts";
 import { binsOf, chooseBin, interpreterOf, type NpxPlan, probeArgv, readNpx } from "./npx-resolve.ts";
 
@@ -50,7 +51,8 @@ export async function resolveNpx(plan: NpxPlan, o: ResolveOptions): Promise<Reso
   const env = { ...process.env, ...o.env, npm_config_update_notifier: "false" };
   let proc: Subprocess<"ignore", "pipe", "pipe">;
   try {
-    proc = Bun.spawn(probeArgv(plan, PROBE), { cwd: o.cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    // Its own process group, so that ending it early also ends the sh and node npm starts below it.
+    proc = Bun.spawn(probeArgv(plan, PROBE), { cwd: o.cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true });
   } catch (e) {
     return { asWritten: `cannot run ${plan.tool}: ${(e as Error).message}` };
   }
@@ -58,7 +60,7 @@ export async function resolveNpx(plan: NpxPlan, o: ResolveOptions): Promise<Reso
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    proc.kill("SIGKILL");
+    killGroup(proc.pid, "SIGKILL");
   }, o.timeoutMs);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
@@ -200,7 +202,7 @@ export class Launch {
   /** The server is going away: stop asking npm. */
   dispose(): void {
     this.disposed = true;
-    this.probe?.kill("SIGKILL");
+    if (this.probe !== null) killGroup(this.probe.pid, "SIGKILL");
   }
 
   private begin(): Promise<void> {

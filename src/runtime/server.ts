@@ -372,6 +372,7 @@ export class MuxServer {
 
   /** Kill the child at once: the daemon is going down hard. */
   killNow(): void {
+    this.launch.dispose();
     this.child?.kill();
   }
 
