@@ -114,8 +114,7 @@ export class ControlServer {
       // Resolved before the old child stops, so it keeps serving while npm answers.
       if (req.refresh === true) await server.refreshLaunch();
       await server.restart("restarted by an operator");
-    }
-    else if (req.cmd === "stop") await server.stopChild();
+    } else if (req.cmd === "stop") await server.stopChild();
     else server.startChild();
     ok({ server: server.status() });
   }
