@@ -6,14 +6,15 @@
  * (supergateway SSE and stateful streamable HTTP, mcp-proxy, mcp-hub — installed at bench time into
  * ~/.cache/rmcp-mux-bench, never dependencies of this repo), against an instant fixture backend and
  * server-everything's echo, with 1/8/64 SDK clients in closed loops and raw clients pipelining 32 requests each.
- * Then daemon memory (5 servers, 100 clients) and start-up of the compiled binaries. Writes bench/results/<mode>.md,
+ * Then daemon memory (5 servers, 100 clients), start-up of the compiled binaries, and the PSS of an `npx -y` server
+ * (server-memory from npm) under the daemon against the same launch run directly. Writes bench/results/<mode>.md,
  * .json and .svg and prints the table and the target lines.
  *
  * Options:
  *   --quick              ~1 minute smoke run: clients 1,8, short windows, server-everything only where a target needs it
  *   --long               the memory run sends 1,000,000 requests (default 100,000)
  *   --only a,b           paths to run (stdio-direct, mux-proxy, mux-raw, supergateway-sse, supergateway-http,
- *                        mcp-proxy, mcp-hub, mux-raw-pipelined, stdio-pipelined) and/or memory, startup;
+ *                        mcp-proxy, mcp-hub, mux-raw-pipelined, stdio-pipelined) and/or memory, startup, npx;
  *                        "peers" = the four peer paths, "mux" = the rmcp-mux paths
  *   --clients 1,8        client counts (default 1,8,64)
  *   --backends a,b       fixture, everything (default both)
@@ -31,6 +32,7 @@ import path from "node:path";
 import { BACKENDS, BENCH, EVERYTHING, NODE, packageVersion, REPO, type BackendName } from "./lib/backends.ts";
 import { runCell, type CellResult, type Schedule } from "./lib/cell.ts";
 import { measureMemory, type MemoryResult } from "./lib/memory.ts";
+import { measureNpxPss, type NpxPssResult } from "./lib/npx-pss.ts";
 import { PATH_IDS, PATHS, type PathId } from "./lib/paths.ts";
 import { cleanupEverything, descendants, SELF } from "./lib/proc.ts";
 import { markdown, svgChart, targetLines, cellTable, type Meta, type Target } from "./lib/report.ts";
@@ -65,7 +67,7 @@ interface Options {
   custom: boolean;
 }
 
-const EXTRA_STEPS = ["memory", "startup"];
+const EXTRA_STEPS = ["memory", "startup", "npx"];
 const GROUPS: Record<string, string[]> = {
   peers: ["supergateway-sse", "supergateway-http", "mcp-proxy", "mcp-hub"],
   mux: ["mux-proxy", "mux-raw", "mux-raw-pipelined"],
@@ -242,7 +244,15 @@ function find(cells: CellResult[], p: PathId, b: BackendName, n: number): CellRe
 
 const x2 = (x: number) => `${x.toFixed(2)}×`;
 
-function computeTargets(cells: CellResult[], memory: MemoryResult | null, startup: StartupResult | null, startupSkip: string | null, peers: Map<PeerName, PeerInfo>): Target[] {
+function computeTargets(
+  cells: CellResult[],
+  memory: MemoryResult | null,
+  startup: StartupResult | null,
+  startupSkip: string | null,
+  peers: Map<PeerName, PeerInfo>,
+  npx: NpxPssResult | null,
+  npxSkip: string | null,
+): Target[] {
   const t: Target[] = [];
   // 1 client p50 via proxy vs direct stdio, per backend
   for (const b of ["fixture", "everything"] as BackendName[]) {
@@ -339,6 +349,18 @@ function computeTargets(cells: CellResult[], memory: MemoryResult | null, startu
   } else {
     t.push({ name: "start-up (proxy first byte, --help, sockets listening)", figure: "not measured", limit: "≤ 20 / 50 / 200 ms", pass: null, note: startupSkip ?? undefined });
   }
+  // an npx-launched server under the daemon runs without npm's wrapper
+  {
+    const name = "PSS of an npx -y server (server-memory) under the daemon vs the same npx -y run directly, same moment";
+    if (npx) {
+      t.push({
+        name,
+        figure: `${npx.underDaemon.pssMb} MB vs ${npx.direct.pssMb} MB = ${x2(npx.ratio)} (direct: ${npx.direct.procs.length} processes, under the daemon: ${npx.underDaemon.procs.length})`,
+        limit: "≤ 0.55×",
+        pass: npx.ratio <= 0.55,
+      });
+    } else t.push({ name, figure: "not measured", limit: "≤ 0.55×", pass: null, note: npxSkip ?? undefined });
+  }
   return t;
 }
 
@@ -412,7 +434,7 @@ async function main(): Promise<number> {
   // compiled binaries: needed for start-up, and used for the path cells unless --source
   let compiled: MuxBinaries | null = null;
   let compileError: string | null = null;
-  if (selected("startup") || selected("memory") || (!opts.source && pathIds.some((id) => id.startsWith("mux-")))) {
+  if (selected("startup") || selected("memory") || selected("npx") || (!opts.source && pathIds.some((id) => id.startsWith("mux-")))) {
     try {
       compiled = await compiledBinaries(log);
     } catch (e) {
@@ -476,7 +498,21 @@ async function main(): Promise<number> {
     }
   }
 
-  const targets = computeTargets(cells, memory, startup, startupSkip, peers);
+  let npx: NpxPssResult | null = null;
+  let npxSkip: string | null = null;
+  if (selected("npx") && !aborted) {
+    const nbins = compiled ?? SOURCE_BINARIES;
+    console.log(`\nnpx -y server under the daemon vs run directly (PSS, ${nbins.kind})`);
+    try {
+      npx = await measureNpxPss(nbins, log);
+      console.log(`  under the daemon ${npx.underDaemon.pssMb} MB, direct ${npx.direct.pssMb} MB (${x2(npx.ratio)})`);
+    } catch (e) {
+      npxSkip = (e as Error).message.split("\n")[0]!;
+      console.log(`  FAILED: ${npxSkip}`);
+    }
+  }
+
+  const targets = computeTargets(cells, memory, startup, startupSkip, peers, npx, npxSkip);
   const meta: Meta = {
     date: new Date().toISOString(),
     mode,
@@ -499,9 +535,9 @@ async function main(): Promise<number> {
   };
   const haveCells = cells.some((c) => !c.skipped);
   const svgFile = haveCells ? write(`${mode}.svg`, svgChart(meta, cells)) : null;
-  const md = markdown(meta, cells, targets, memory, startup, svgFile ? path.basename(svgFile) : null);
+  const md = markdown(meta, cells, targets, memory, startup, svgFile ? path.basename(svgFile) : null, npx);
   const mdFile = write(`${mode}.md`, `${md}\n`);
-  const jsonFile = write(`${mode}.json`, `${JSON.stringify({ meta, targets, cells, memory, startup }, null, 2)}\n`);
+  const jsonFile = write(`${mode}.json`, `${JSON.stringify({ meta, targets, cells, memory, startup, npx }, null, 2)}\n`);
 
   console.log("");
   if (cells.length) console.log(cellTable(cells));

@@ -1,6 +1,7 @@
 /** Markdown tables, target lines and the hand-written SVG chart. */
 import type { CellResult } from "./cell.ts";
 import type { MemoryResult } from "./memory.ts";
+import type { NpxPssResult } from "./npx-pss.ts";
 import { PATHS } from "./paths.ts";
 import type { StartupResult } from "./startup.ts";
 
@@ -83,7 +84,15 @@ export function targetLines(targets: Target[]): string {
     .join("\n");
 }
 
-export function markdown(meta: Meta, cells: CellResult[], targets: Target[], memory: MemoryResult | null, startup: StartupResult | null, svgName: string | null): string {
+export function markdown(
+  meta: Meta,
+  cells: CellResult[],
+  targets: Target[],
+  memory: MemoryResult | null,
+  startup: StartupResult | null,
+  svgName: string | null,
+  npx: NpxPssResult | null = null,
+): string {
   const m = meta.machine;
   const out: string[] = [];
   out.push(`# rmcp-mux benchmark (${meta.mode})`);
@@ -124,6 +133,16 @@ export function markdown(meta: Meta, cells: CellResult[], targets: Target[], mem
     out.push(`- \`rmcp-mux-proxy\` exec → first byte of stdin forwarded to the socket: ${t(startup.proxyFirstByteMs)}`);
     out.push(`- \`rmcp-mux --config\` (${startup.servers} servers) exec → every socket accepts: ${t(startup.socketsListeningMs)}`);
     out.push("");
+  }
+  if (npx) {
+    out.push(`## An npx -y server under the daemon vs run directly (${npx.binaries})`, "");
+    out.push(
+      `\`npx -y ${npx.pkg}\`, once as an rmcp-mux server and once spawned directly, each after one MCP handshake. PSS from /proc/PID/smaps_rollup after \`sync\`, summed over each process tree, both read at the same moment (median ratio of ${npx.samples} samples). The daemon: ${npx.launch}; its own PSS ${npx.daemonPssMb} MB is not counted.`,
+      "",
+    );
+    const rows = (side: string, t: NpxPssResult["direct"]) => t.procs.map((p) => `| ${side} | \`${p.command.replace(/\|/g, "\\|")}\` | ${p.pssMb} |`);
+    out.push("| Launch | Process | PSS (MB) |", "|---|---|---|", ...rows("under the daemon", npx.underDaemon), ...rows("npx -y directly", npx.direct));
+    out.push(`| **total** | under the daemon ${npx.underDaemon.pssMb} MB vs directly ${npx.direct.pssMb} MB | **${npx.ratio.toFixed(2)}×** |`, "");
   }
   const problems = cells.filter((c) => c.problems && c.problems.length > 0);
   if (problems.length) {

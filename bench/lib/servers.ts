@@ -108,7 +108,7 @@ export async function compiledBinaries(log: (s: string) => void): Promise<MuxBin
 
 export interface MuxServerSpec {
   name: string;
-  backend: BackendSpec;
+  backend: Pick<BackendSpec, "cmd" | "args">;
 }
 
 export interface RunningDaemon {
@@ -120,7 +120,12 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-export function writeMuxConfig(dir: string, servers: MuxServerSpec[], maxActive: number): { configPath: string; sockets: Record<string, string> } {
+export function writeMuxConfig(
+  dir: string,
+  servers: MuxServerSpec[],
+  maxActive: number,
+  env: Record<string, string> = {},
+): { configPath: string; sockets: Record<string, string> } {
   const tables: Record<string, unknown> = {};
   const sockets: Record<string, string> = {};
   for (const s of servers) {
@@ -129,6 +134,7 @@ export function writeMuxConfig(dir: string, servers: MuxServerSpec[], maxActive:
       socket: sockets[s.name],
       cmd: s.backend.cmd,
       args: s.backend.args,
+      env,
       max_active_clients: maxActive,
       request_timeout_ms: 30_000,
     };
@@ -155,10 +161,10 @@ export async function canConnectTcp(port: number): Promise<boolean> {
 export async function startDaemon(
   bins: MuxBinaries,
   servers: MuxServerSpec[],
-  opts: { maxActive?: number; timeoutMs?: number } = {},
+  opts: { maxActive?: number; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<RunningDaemon> {
   const dir = tempDir();
-  const { configPath, sockets } = writeMuxConfig(dir, servers, opts.maxActive ?? 512);
+  const { configPath, sockets } = writeMuxConfig(dir, servers, opts.maxActive ?? 512, opts.env);
   const proc = Bun.spawn([...bins.cli, "--config", configPath], {
     cwd: REPO,
     stdin: "ignore",

@@ -41,5 +41,10 @@ export function renderStatus(st: DaemonStatus): string {
   const notes = st.servers
     .filter((s) => s.reason !== null || s.lastRestartReason !== null)
     .map((s) => `  ${s.name}: ${s.reason ?? `last restart: ${s.lastRestartReason}`}`);
-  return [head, "", body, ...(notes.length > 0 ? ["", ...notes] : [])].join("\n");
+  const launches = st.servers
+    .filter((s) => s.launch !== undefined)
+    .map((s) => `  ${s.name}: ${s.command.join(" ")} (${s.launch})`);
+  return [head, "", body, ...(notes.length > 0 ? ["", ...notes] : []), ...(launches.length > 0 ? ["", "npx servers:", ...launches] : [])].join(
+    "\n",
+  );
 }

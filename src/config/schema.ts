@@ -44,6 +44,8 @@ const serverFields = type({
   heartbeat_interval_ms: ms1.default(30000),
   heartbeat_timeout_ms: ms1.default(5000),
   heartbeat_max_failures: posInt.default(3),
+  // "resolve": an npx / npm exec command runs its package's bin directly, without npm (src/runtime/npx-launch.ts).
+  launch: expect(type("'resolve' | 'as-written'"), '"resolve" or "as-written"').default("resolve"),
 });
 
 type Fields = typeof serverFields.infer;

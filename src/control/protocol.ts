@@ -4,6 +4,7 @@
  *
  *   {"cmd":"status"}                → {"ok":true,"status":DaemonStatus}
  *   {"cmd":"restart","name":"mem"}  → {"ok":true,"server":ServerStatus}   (a new child)
+ *   {"cmd":"restart","name":"mem","refresh":true} → the same, after asking npm again for an npx server's package
  *   {"cmd":"stop","name":"mem"}     → {"ok":true,"server":ServerStatus}
  *   {"cmd":"start","name":"mem"}    → {"ok":true,"server":ServerStatus}
  *   {"cmd":"subscribe"}             → {"ok":true,"status":DaemonStatus}, then {"event":"status","status":…} on each change
@@ -35,7 +36,10 @@ export interface ServerStatus {
   /** Since the current child started; null without a child. */
   uptimeMs: number | null;
   heartbeat: { enabled: boolean; latencyMs: number | null; failures: number };
+  /** What the child runs: for an npx server, the resolved `node BIN …` once npm has answered. */
   command: string[];
+  /** For npx servers: how the command was launched (resolved, or as written and why). */
+  launch?: string;
   limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
   /** The last lines the child wrote to stderr. */
   stderrTail: string[];
@@ -65,6 +69,8 @@ export type ControlCommand = "status" | "restart" | "stop" | "start" | "subscrib
 export interface ControlRequest {
   cmd: ControlCommand;
   name?: string;
+  /** With `restart`: resolve an npx server's package again before the new child starts. */
+  refresh?: boolean;
   id?: string | number;
   /** subscribe: also send the status once a second (default true), for counters that move without a change */
   ticks?: boolean;

@@ -92,8 +92,11 @@ export class ControlServer {
       return fail(`unknown server ${JSON.stringify(req.name)}; servers: ${[...this.target.servers.keys()].join(", ")}`);
     }
     this.log("info", `control: ${req.cmd} ${req.name}`);
-    if (req.cmd === "restart") await server.restart("restarted by an operator");
-    else if (req.cmd === "stop") await server.stopChild();
+    if (req.cmd === "restart") {
+      // Resolved before the old child stops, so it keeps serving while npm answers.
+      if (req.refresh === true) await server.refreshLaunch();
+      await server.restart("restarted by an operator");
+    } else if (req.cmd === "stop") await server.stopChild();
     else server.startChild();
     ok({ server: server.status() });
   }

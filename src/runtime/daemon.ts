@@ -159,6 +159,8 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
       }),
     );
 
+    // Kept servers ask npm again for their npx packages: their next child runs what a fresh start would.
+    for (const name of plan.unchanged) void servers.get(name)?.refreshLaunch();
     const fresh = [...plan.added, ...plan.changed].map(create);
     const results = await Promise.allSettled(fresh.map((s) => s.start()));
     const failed: ReloadSummary["failed"] = [];

@@ -17,6 +17,7 @@ import type { ClientLink, LinkEvents } from "./links/link.ts";
 import { serveUnix } from "./links/unix-front.ts";
 import { Listener } from "./listener.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { Launch } from "./npx-launch.ts";
 import { StatusFile } from "./status-file.ts";
 import { stateOf, Tail, type ServerStatus } from "./status.ts";
 import { Supervisor, type Timers } from "./supervisor.ts";
@@ -78,12 +79,15 @@ export class MuxServer {
   private readonly heartbeat: Heartbeat | null;
   private readonly statusFile: StatusFile | null;
   private readonly listeners = new Set<() => void>();
+  /** The child's command: as written, or an npx package's bin run without npm. */
+  private readonly launch: Launch;
 
   constructor(
     readonly config: ServerConfig,
     private readonly deps: ServerDeps = realServerDeps,
   ) {
     this.log = createLogger(config.name);
+    this.launch = new Launch(config, this.log);
     const host: RouterHost = {
       toClient: (cid, line) => {
         const c = this.clients.get(cid);
@@ -202,12 +206,16 @@ export class MuxServer {
     c.link.end();
   }
 
-  private spawnChild(): { pid: number } | { error: string } {
+  private spawnChild(): { pid: number } | { error: string } | { pending: true } {
     const c = this.config;
+    // While npm is asked where an npx package lives, the spawn waits (requests queue as for any start).
+    const argv = this.launch.argv(() => this.supervisor.want());
+    if (argv === null) return { pending: true };
+    const [cmd, ...args] = argv as [string, ...string[]];
     let child: ChildHandle;
     try {
       child = this.deps.spawnChild(
-        { cmd: c.cmd, args: c.args, env: c.env, cwd: c.cwd, maxLineBytes: c.max_response_bytes },
+        { cmd, args, env: c.env, cwd: c.cwd, maxLineBytes: c.max_response_bytes },
         {
           onLine: (l) => this.router.backendLine(l),
           // An exit of a child already replaced is old news.
@@ -227,13 +235,18 @@ export class MuxServer {
     this.child = child;
     if (this.deps.leftovers) writeRecord(c.socket, child.pid);
     this.heartbeat?.reset();
-    this.log("info", `started pid ${child.pid}: ${[c.cmd, ...c.args].join(" ")}`);
+    this.log("info", `started pid ${child.pid}: ${argv.join(" ")}`);
     return { pid: child.pid };
   }
 
   /** Replace the child now (operator request). Clients stay connected. */
   restart(why: string): Promise<void> {
     return this.supervisor.restart(why);
+  }
+
+  /** Resolve an npx package again (npm may fetch a newer one); the next child uses it, the running one stays. */
+  refreshLaunch(): Promise<void> {
+    return this.launch.refresh();
   }
 
   /** Operator stop: the child ends, the socket stays, clients get an error until `startChild()`. */
@@ -251,6 +264,7 @@ export class MuxServer {
   /** Stop accepting, answer what is pending (with an error saying `why`), end the child, remove the socket. */
   async stop(why = "the daemon is shutting down"): Promise<void> {
     if (this.supervisor.isStopping) return;
+    this.launch.dispose();
     this.heartbeat?.stop();
     this.front?.stop(false);
     await this.supervisor.stop(why);
@@ -267,6 +281,7 @@ export class MuxServer {
 
   /** Kill the child at once: the daemon is going down hard. */
   killNow(): void {
+    this.launch.dispose();
     this.child?.kill();
   }
 
@@ -288,7 +303,8 @@ export class MuxServer {
       lastRestartReason: sv.lastRestartReason,
       uptimeMs: this.child ? sv.uptimeMs() : null,
       heartbeat: { enabled: this.heartbeat !== null, latencyMs: this.heartbeat?.latencyMs ?? null, failures: this.heartbeat?.failures ?? 0 },
-      command: [c.cmd, ...c.args],
+      command: this.launch.command,
+      ...(this.launch.note === undefined ? {} : { launch: this.launch.note }),
       limits: {
         maxActiveClients: c.max_active_clients,
         maxRequestBytes: c.max_request_bytes,

@@ -21,8 +21,11 @@ export interface Timers {
 }
 
 export interface SupervisorEffects {
-  /** Starts a child: its pid, or why it could not start (then it counts as a failed run). */
-  spawn(): { pid: number } | { error: string };
+  /**
+   * Starts a child: its pid, or why it could not start (then it counts as a failed run), or `pending`
+   * while its command is still being worked out (`want()` is called again once it is).
+   */
+  spawn(): { pid: number } | { error: string } | { pending: true };
   /** Ends the running child gracefully; its exit arrives later through `childExited`. */
   endChild(): Promise<void>;
   /** The router's view of the backend. */
@@ -83,6 +86,7 @@ export class Supervisor {
     if (this.pid !== null || this.stopping || this.restartTimer !== null) return;
     this.startedAt = this.timers.now();
     const r = this.fx.spawn();
+    if ("pending" in r) return;
     if ("error" in r) {
       this.fx.log("error", r.error);
       return this.afterRun(r.error);

@@ -85,6 +85,7 @@ export function detail(m: Model, width: number, height: number): string[] {
   const l = s.limits;
   const head = [
     `command   ${s.command.map(shellWord).join(" ")}`,
+    ...(s.launch === undefined ? [] : [`launch    ${s.launch}`]),
     `socket    ${s.socket}`,
     `limits    max ${l.maxActiveClients} active clients · requests ≤ ${bytes(l.maxRequestBytes)} · timeout ${l.requestTimeoutMs} ms${l.lazyStart ? " · lazy start" : ""}`,
     `state     ${s.state}${s.reason === null ? "" : ` (${s.reason})`} · served ${s.served} · timeouts ${s.timeouts} · heartbeat failures ${s.heartbeat.failures}`,

@@ -133,6 +133,18 @@ describe("renderStatus", () => {
     );
   });
 
+  test("npx servers: the command that runs and how it was launched", () => {
+    const npx = server({
+      name: "mem",
+      command: ["/usr/bin/node", "/c/_npx/1/node_modules/.bin/mcp-server-memory"],
+      launch: "npx resolved to @x/mem 1.0.0; started without npm",
+    });
+    expect(renderStatus({ ...fixed, servers: [npx] }).split("\n").slice(-2)).toEqual([
+      "npx servers:",
+      "  mem: /usr/bin/node /c/_npx/1/node_modules/.bin/mcp-server-memory (npx resolved to @x/mem 1.0.0; started without npm)",
+    ]);
+  });
+
   test("no notes section when nothing has a reason or a restart; no servers still renders the header", () => {
     const quiet = renderStatus({ ...fixed, servers: [fixed.servers[0]!] });
     expect(quiet.split("\n")).toHaveLength(4);

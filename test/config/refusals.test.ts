@@ -54,6 +54,11 @@ describe("loadConfig refuses", () => {
     expect(e.message).toContain(`servers.memory.lazy_start must be true or false (was "yes")`);
   });
 
+  test("a launch mode that does not exist", async () => {
+    const e = await refuse(server("memory", `launch = "direct"`));
+    expect(e.message).toContain(`servers.memory.launch must be "resolve" or "as-written" (was "direct")`);
+  });
+
   test("a negative limit", async () => {
     const e = await refuse(server("memory", `max_request_bytes = -3`));
     expect(e.message).toContain("servers.memory.max_request_bytes must be an integer >= 1 (was -3)");

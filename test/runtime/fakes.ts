@@ -32,6 +32,7 @@ export function serverConfig(name: string, over: Partial<ServerConfig> = {}): Se
     heartbeat_interval_ms: 30000,
     heartbeat_timeout_ms: 5000,
     heartbeat_max_failures: 3,
+    launch: "resolve",
     ...over,
   };
 }

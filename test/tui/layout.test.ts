@@ -78,6 +78,16 @@ describe("header, detail, status line", () => {
     expect(detail(model(), 100, 3)).toHaveLength(3);
   });
 
+  test("an npx server's detail says how it was launched, under the command that runs", () => {
+    const npx = { ...busy, command: ["/usr/bin/node", "/c/.bin/mcp"], launch: "npx resolved to mem 1.0.0; started without npm" };
+    const m = run(initialModel("/tmp/mx/daemon.sock"), { type: "status", status: daemon([npx], { uptimeMs: 1000 }) });
+    expect(detail(m, 100, 3).map((l) => l.trimEnd())).toEqual([
+      "command   /usr/bin/node /c/.bin/mcp",
+      "launch    npx resolved to mem 1.0.0; started without npm",
+      "socket    /tmp/mx/mem.sock",
+    ]);
+  });
+
   test("small formatters", () => {
     expect(fit("abcdef", 4)).toBe("abc…");
     expect(fit("ab", 4)).toBe("ab  ");

@@ -6,6 +6,7 @@ export const daemonArgs = {
   "status-socket": { type: "string", description: "Control socket path (default: status_socket from the config)", valueHint: "PATH" },
   "show-status": { type: "boolean", description: "Print the running daemon's status for this config and exit" },
   "restart-service": { type: "string", description: "Ask the running daemon to restart one server, then exit", valueHint: "NAME" },
+  refresh: { type: "boolean", description: "With --restart-service: ask npm again for an npx server's package first" },
   json: { type: "boolean", description: "With --show-status: print JSON" },
   tui: { type: "boolean", description: "Start the daemon and show the live dashboard; quitting it stops that daemon" },
 } as const;

@@ -11,6 +11,7 @@ export interface DaemonArgs {
   "status-socket"?: string;
   "show-status"?: boolean;
   "restart-service"?: string;
+  refresh?: boolean;
   json?: boolean;
   tui?: boolean;
 }
@@ -99,7 +100,7 @@ async function restartService(args: DaemonArgs, name: string): Promise<number> {
   const socket = await statusSocketOf({ socket: args["status-socket"], config: args.config });
   const before = await controlRequest(socket, { cmd: "status" });
   const oldPid = before.ok ? before.status?.servers.find((s) => s.name === name)?.pid : undefined;
-  const answer = await controlRequest(socket, { cmd: "restart", name });
+  const answer = await controlRequest(socket, { cmd: "restart", name, ...(args.refresh ? { refresh: true } : {}) });
   if (!answer.ok) {
     process.stderr.write(`rmcp-mux: ${answer.error}\n`);
     return 1;
