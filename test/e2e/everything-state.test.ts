@@ -114,11 +114,18 @@ describe("logging levels (toggle-simulated-logging)", () => {
     const [d, e] = await Promise.all([connect("log-debug"), connect("log-error")]);
     await e.client.setLoggingLevel("error", T);
     await d.client.setLoggingLevel("debug", T);
+    // What the backend logged before both levels were set (its "Roots updated" info, say) reached each client
+    // under no level at all: count only what comes after a barrier through the backend on each.
+    await barrier(e);
+    await barrier(d);
+    const eFrom = logs(e).length;
+    const dFrom = logs(d).length;
+    const logsOf = (c: SdkClient, from: number) => logs(c).slice(from);
 
     // Each "Started" sends one message of a random level at once (then one every 5 s): toggle until the debug
     // client has seen a debug or info message and the error client has seen something (bounded; P(fail) ~ 1e-12).
-    const dSawLow = () => logs(d).some((m) => rank(m) <= 1 && SIMULATED.test(String(m.params.data)));
-    const eSawAny = () => logs(e).some((m) => SIMULATED.test(String(m.params.data)));
+    const dSawLow = () => logsOf(d, dFrom).some((m) => rank(m) <= 1 && SIMULATED.test(String(m.params.data)));
+    const eSawAny = () => logsOf(e, eFrom).some((m) => SIMULATED.test(String(m.params.data)));
     let toggles = 0;
     while (!(dSawLow() && eSawAny()) && toggles < 200) {
       await d.client.callTool({ name: "toggle-simulated-logging", arguments: {} }, undefined, T);
@@ -130,9 +137,9 @@ describe("logging levels (toggle-simulated-logging)", () => {
 
     expect(dSawLow()).toBe(true);
     expect(eSawAny()).toBe(true);
-    expect(logs(e).filter((m) => rank(m) < 4)).toEqual([]);
+    expect(logsOf(e, eFrom).filter((m) => rank(m) < 4)).toEqual([]);
     // the error client got exactly the debug client's messages at error and above, in the same order
-    expect(logs(e)).toEqual(logs(d).filter((m) => rank(m) >= 4));
+    expect(logsOf(e, eFrom)).toEqual(logsOf(d, dFrom).filter((m) => rank(m) >= 4));
     expectWireClean();
   }, 20_000);
 });
