@@ -3,6 +3,7 @@
  * Healthy means the backend (or the mux's cached handshake) answered and the ping came back.
  */
 import { LineDecoder } from "../wire/framing.ts";
+import { PathError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
 export interface HealthResult {
@@ -15,13 +16,12 @@ export interface HealthResult {
   protocolVersion: string | null;
 }
 
-export class HealthError extends Error {
+export class HealthError extends PathError {
   override readonly name = "HealthError";
-  constructor(
-    readonly socket: string,
-    message: string,
-  ) {
-    super(`${socket}: ${message}`);
+
+  /** The socket that was checked. */
+  get socket(): string {
+    return this.path;
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import type { Subprocess } from "bun";
 import { LineDecoder } from "../wire/framing.ts";
+import { TickBatch } from "../wire/tick-batch.ts";
 import { killGroup } from "./leftovers.ts";
 import type { Logger } from "./log.ts";
 
@@ -33,11 +34,9 @@ export class SpawnError extends Error {
 export class Child {
   readonly pid: number;
   private readonly proc: Proc;
-  private batch: string[] = [];
-  private scheduled = false;
+  private readonly batch = new TickBatch((text) => this.write(text));
   private exited = false;
   readonly exitedPromise: Promise<number>;
-  private readonly flushNow = () => this.flush();
 
   constructor(
     spec: ChildSpec,
@@ -79,19 +78,11 @@ export class Child {
   }
 
   send(line: string): void {
-    if (this.exited) return;
-    this.batch.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+    if (!this.exited) this.batch.push(line);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    if (this.exited || this.batch.length === 0) return;
-    const text = this.batch.length === 1 ? `${this.batch[0]}\n` : `${this.batch.join("\n")}\n`;
-    this.batch = [];
+  private write(text: string): void {
+    if (this.exited) return;
     try {
       // A Promise means the pipe is full; FileSink keeps the bytes and writes them in order.
       const r = this.proc.stdin.write(text);

@@ -10,15 +10,10 @@
  */
 import { lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import { PathError } from "../errors.ts";
 
-export class SocketPathError extends Error {
+export class SocketPathError extends PathError {
   override readonly name = "SocketPathError";
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
-  }
 }
 
 /** True when something accepts a connection on `path` within `timeoutMs`. */

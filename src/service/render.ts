@@ -117,22 +117,21 @@ export function configOfSystemdUnit(unit: string): string | null {
 
 // ---- launchd ----------------------------------------------------------------------------------------------------
 
+/** XML's five entities; `&` first when escaping and last when unescaping, so no text is replaced twice. */
+const XML_ENTITIES: ReadonlyArray<readonly [string, string]> = [
+  ["&", "&amp;"],
+  ["<", "&lt;"],
+  [">", "&gt;"],
+  ['"', "&quot;"],
+  ["'", "&apos;"],
+];
+
 export function xmlEscape(value: string): string {
-  return value
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&apos;");
+  return XML_ENTITIES.reduce((v, [ch, entity]) => v.replaceAll(ch, entity), value);
 }
 
 function xmlUnescape(value: string): string {
-  return value
-    .replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">")
-    .replaceAll("&quot;", '"')
-    .replaceAll("&apos;", "'")
-    .replaceAll("&amp;", "&");
+  return XML_ENTITIES.reduceRight((v, [ch, entity]) => v.replaceAll(entity, ch), value);
 }
 
 /** A `<string>` value: XML 1.0 cannot carry control characters at all, so they are refused, not escaped. */

@@ -6,17 +6,17 @@
  * Nothing is ever dropped to make room: past `cap` queued bytes the reader is too slow to keep,
  * and `onOverflow` disconnects it (its peers are unaffected).
  */
+import { TickBatch } from "./tick-batch.ts";
+
 export interface Writable {
   write(data: string | Uint8Array): number;
 }
 
 export class Outbox {
-  private batch: string[] = [];
+  private readonly batch = new TickBatch((text) => this.write(text));
   private backlog: Uint8Array[] = [];
   private backlogBytes = 0;
-  private scheduled = false;
   private dead = false;
-  private readonly flushNow = () => this.flush();
 
   constructor(
     private readonly sink: Writable,
@@ -25,12 +25,7 @@ export class Outbox {
   ) {}
 
   push(line: string): void {
-    if (this.dead) return;
-    this.batch.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+    if (!this.dead) this.batch.push(line);
   }
 
   /** Bytes accepted but not yet taken by the kernel. */
@@ -39,14 +34,15 @@ export class Outbox {
   }
 
   get idle(): boolean {
-    return this.batch.length === 0 && this.backlog.length === 0;
+    return this.batch.empty && this.backlog.length === 0;
   }
 
   flush(): void {
-    this.scheduled = false;
-    if (this.dead || this.batch.length === 0) return;
-    const text = this.batch.length === 1 ? `${this.batch[0]}\n` : `${this.batch.join("\n")}\n`;
-    this.batch = [];
+    if (this.dead) this.batch.clear();
+    else this.batch.flush();
+  }
+
+  private write(text: string): void {
     if (this.backlog.length > 0) return this.enqueue(Buffer.from(text));
     const wrote = this.sink.write(text);
     if (wrote < 0) return this.close();
@@ -68,12 +64,12 @@ export class Outbox {
       }
       this.backlog.shift();
     }
-    if (!this.dead && this.batch.length > 0) this.flush();
+    if (!this.dead && !this.batch.empty) this.batch.flush();
   }
 
   close(): void {
     this.dead = true;
-    this.batch = [];
+    this.batch.clear();
     this.backlog = [];
     this.backlogBytes = 0;
   }
