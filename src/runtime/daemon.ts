@@ -6,10 +6,10 @@ import type { ServerConfig } from "../config/schema.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { ControlServer } from "./control-server.ts";
 import { createLogger } from "./log.ts";
-import { describeReload, diffConfigs, ReloadError, type ReloadSummary } from "./reload.ts";
+import { describeReload, ReloadError, type ReloadSummary } from "./reload.ts";
 import type { Listener } from "./listener.ts";
-import { MuxServer, type ServerDeps } from "./server.ts";
-import { inspectSocketPath } from "./socket-path.ts";
+import type { MuxServer, ServerDeps } from "./server.ts";
+import { ServerSet } from "./server-set.ts";
 import type { DaemonStatus } from "./status.ts";
 
 export interface DaemonOptions {
@@ -56,21 +56,9 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions = {}): Promise<DaemonHandle> {
   const log = createLogger("daemon");
   const startedAt = Date.now();
-  // Change listeners of the control socket's subscribers: one hook per server feeds them all, so a
-  // server added by a reload is watched too, and a removed one is forgotten.
-  const listeners = new Set<() => void>();
-  const emit = () => {
-    for (const fn of listeners) fn();
-  };
-  const unhook = new Map<MuxServer, () => void>();
-  const create = (c: ServerConfig): MuxServer => {
-    const s = new MuxServer(c, opts.serverDeps);
-    unhook.set(s, s.onChange(emit));
-    return s;
-  };
-  const servers = new Map(configs.map((c) => [c.name, create(c)] as const));
-  /** Servers a reload is stopping: out of `servers`, but their children must still die with us. */
-  const retiring = new Set<MuxServer>();
+  let stopping: Promise<void> | null = null;
+  const set = new ServerSet(configs, log, opts.serverDeps, () => stopping !== null);
+  const servers = set.servers;
   const status = (): DaemonStatus => ({
     version: VERSION,
     commit: COMMIT,
@@ -79,14 +67,10 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     statusSocket: opts.statusSocket ?? null,
     servers: [...servers.values()].map((s) => s.status()),
   });
-  const onChange = (fn: () => void) => {
-    listeners.add(fn);
-    return () => void listeners.delete(fn);
-  };
+  const onChange = (fn: () => void) => set.onChange(fn);
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
-  let stopping: Promise<void> | null = null;
   /** The reload being applied, which a stop lets finish (it is bounded: stops and binds). */
   let applying: Promise<unknown> | null = null;
   const stop = (): Promise<void> => {
@@ -94,7 +78,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
       log("info", "shutting down");
       control?.stop();
       await applying?.catch(() => {});
-      await Promise.all([...servers.values()].map((s) => s.stop()));
+      await set.stopAll();
       if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);
       process.off("exit", killAll);
       log("info", "all servers stopped, sockets removed");
@@ -103,9 +87,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     return stopping;
   };
   // Last resort: whatever happens to this process, its children must not outlive it.
-  const killAll = () => {
-    for (const s of [...servers.values(), ...retiring]) s.killNow();
-  };
+  const killAll = () => set.killAll();
   process.on("exit", killAll);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -118,82 +100,6 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   };
   if (opts.handleSignals) for (const sig of SIGNALS) process.on(sig, onSignal);
 
-  const apply = async (next: ServerConfig[]): Promise<ReloadSummary> => {
-    if (stopping !== null) throw new ReloadError("the daemon is shutting down");
-    const plan = diffConfigs(
-      [...servers.values()].map((s) => s.config),
-      next,
-    );
-    // A socket path no running server holds must be free before anything is stopped: a refusal
-    // then leaves the running set as it was. (A path a removed or changed server frees is fine.)
-    const held = new Set([...servers.values()].map((s) => s.config.socket));
-    for (const c of [...plan.added, ...plan.changed]) {
-      if (held.has(c.socket)) continue;
-      try {
-        await inspectSocketPath(c.socket);
-      } catch (e) {
-        throw new ReloadError(`servers.${c.name}.socket: ${(e as Error).message}`);
-      }
-    }
-    if (stopping !== null) throw new ReloadError("the daemon is shutting down");
-
-    const removed = new Set(plan.removed);
-    const going = [...plan.removed, ...plan.changed.map((c) => c.name)].map((name) => servers.get(name) as MuxServer);
-    for (const s of going) {
-      servers.delete(s.config.name);
-      retiring.add(s);
-    }
-    if (going.length > 0) emit();
-    await Promise.all(
-      going.map(async (s) => {
-        const name = s.config.name;
-        log("info", `reload: stopping ${name} (${removed.has(name) ? "removed from" : "changed in"} the config)`);
-        await s.stop(
-          removed.has(name)
-            ? `server ${name} was removed from the config`
-            : `server ${name} is restarting with its changed config`,
-        );
-        unhook.get(s)?.();
-        unhook.delete(s);
-        retiring.delete(s);
-      }),
-    );
-
-    // Kept servers ask npm again for their npx packages: their next child runs what a fresh start would.
-    for (const name of plan.unchanged) void servers.get(name)?.refreshLaunch();
-    const fresh = [...plan.added, ...plan.changed].map(create);
-    const results = await Promise.allSettled(fresh.map((s) => s.start()));
-    const failed: ReloadSummary["failed"] = [];
-    const started = new Map<string, MuxServer>();
-    await Promise.all(
-      results.map(async (r, i) => {
-        const s = fresh[i] as MuxServer;
-        if (r.status === "fulfilled") return void started.set(s.config.name, s);
-        const error = (r.reason as Error)?.message ?? String(r.reason);
-        log("error", `reload: ${s.config.name} did not start: ${error}`);
-        failed.push({ name: s.config.name, error });
-        await s.stop();
-        unhook.get(s)?.();
-        unhook.delete(s);
-      }),
-    );
-    // The new set, in the new config's order (the status lists servers in that order).
-    const kept = new Map(servers);
-    servers.clear();
-    for (const c of next) {
-      const s = started.get(c.name) ?? kept.get(c.name);
-      if (s !== undefined) servers.set(c.name, s);
-    }
-    emit();
-    return {
-      added: plan.added.map((c) => c.name),
-      removed: plan.removed,
-      changed: plan.changed.map((c) => c.name),
-      unchanged: plan.unchanged,
-      failed,
-    };
-  };
-
   // Reloads (and config loads) run one at a time, in order, and only once the first start is over.
   let started!: () => void;
   let queue: Promise<unknown> = new Promise<void>((r) => (started = r));
@@ -203,7 +109,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     return p;
   };
   const applyNow = async (next: ServerConfig[]): Promise<ReloadSummary> => {
-    const p = apply(next);
+    const p = set.apply(next);
     applying = p;
     try {
       return await p;
