@@ -25,7 +25,7 @@ export async function readManifest(file: string): Promise<ManifestState | undefi
   if (!existsSync(file)) return undefined;
   const text = await readFile(file, "utf8");
   const cfg = await parseConfigText(text, file, "toml");
-  return { file, text, servers: cfg.servers.map((s) => ({ name: s.name, cmd: s.cmd, args: s.args, cwd: s.cwd, socket: s.socket })) };
+  return { file, text, servers: cfg.servers.map((s) => ({ name: s.name, cmd: s.cmd, args: s.args, cwd: s.cwd, env: s.env, socket: s.socket })) };
 }
 
 /**

@@ -75,7 +75,17 @@ export function proxyEntry(host: HostDef, raw: Record<string, unknown>, proxy: s
   return host.finishProxyEntry ? host.finishProxyEntry(out) : out;
 }
 
-/** What makes two entries the same server: the rule (command and args), plus cwd, which changes what runs. */
-export function serverKey(e: { command?: string; cmd?: string; args: readonly string[]; cwd?: string | undefined }): string {
-  return JSON.stringify([e.command ?? e.cmd ?? "", e.args, e.cwd ?? null]);
+/**
+ * What makes two entries the same server: command, args, cwd and every env value. Two hosts whose env differs (their
+ * own memory file, a token only one of them should hold) must not share one process.
+ */
+export function serverKey(e: {
+  command?: string;
+  cmd?: string;
+  args: readonly string[];
+  cwd?: string | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+}): string {
+  const env = Object.entries(e.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([e.command ?? e.cmd ?? "", e.args, e.cwd ?? null, env]);
 }

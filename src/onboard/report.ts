@@ -46,7 +46,6 @@ export function scanJson(results: readonly HostFileResult[], planned: readonly P
       socket: s.socket,
       inManifest: s.existing,
       hosts: s.sources.map((e) => ({ host: e.host, name: e.name, file: e.file, scope: e.scope })),
-      envConflicts: s.envConflicts,
     })),
     ...(manifest ? { manifest } : {}),
   };
@@ -74,13 +73,12 @@ export function scanText(results: readonly HostFileResult[], planned: readonly P
       out.push(`    ${where}${e.name}: ${what}${e.disabled ? " (disabled)" : ""}`);
     }
   }
-  out.push("", `stdio servers for rmcp-mux (${planned.length}, duplicates merged):`);
+  out.push("", `stdio servers for rmcp-mux (${planned.length}, the same command, args, cwd and env merged):`);
   if (planned.length === 0) out.push("  (none)");
   for (const s of planned) {
     const hosts = [...new Set(s.sources.map((e) => e.host))].join(", ");
     out.push(`  ${s.name}: ${shellLine(s.cmd, s.args)}${envNote(Object.keys(s.env))}`);
     out.push(`      from ${hosts}; socket ${tildify(s.socket, home)}${s.existing ? " (already in the manifest)" : ""}`);
-    if (s.envConflicts.length) out.push(`      env differs between hosts for ${s.envConflicts.join(", ")} (the first host's value is used)`);
   }
   return `${out.join("\n")}\n`;
 }

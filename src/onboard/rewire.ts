@@ -1,5 +1,5 @@
 /**
- * Planning a rewire of one host file: which stdio entries become proxy entries (those whose command, args and cwd
+ * Planning a rewire of one host file: which stdio entries become proxy entries (those whose command, args, cwd and env
  * match a server in mux.toml, so the proxy's socket is one the daemon really serves), the new text, and a check that
  * the new text parses to exactly the old document with those entries swapped. Pure.
  */
@@ -45,7 +45,7 @@ export function planRewire(
     else if (e.kind === "invalid") plan.skipped.push({ entry: e, reason: "is not an object" });
     else {
       const server = byKey.get(serverKey(e));
-      if (!server) plan.skipped.push({ entry: e, reason: `has no server with the same command and args in ${manifestLabel}` });
+      if (!server) plan.skipped.push({ entry: e, reason: `has no server with the same command, args, cwd and env in ${manifestLabel}` });
       else edits.push({ container: e.container, name: e.name, entry: proxyEntry(host, e.raw, proxy, server.socket), source: e, server });
     }
   }

@@ -64,7 +64,7 @@ describe.each(HOSTS.map((h) => h.id))("rewire --host %s", (id) => {
           expect(now).toEqual(e.raw); // URL servers and host-templated entries: untouched
           continue;
         }
-        const server = p.cfg.servers.find((s) => s.cmd === e.command && Bun.deepEquals(s.args, e.args))!;
+        const server = p.cfg.servers.find((s) => s.cmd === e.command && Bun.deepEquals(s.args, e.args) && Bun.deepEquals(s.env, e.env))!;
         expect(now.command).toBe(p.proxy);
         expect(now.args).toEqual(["--socket", server.socket]);
         for (const k of LAUNCH_KEYS) if (k !== "command" && k !== "args") expect(now[k]).toBeUndefined();
@@ -145,7 +145,7 @@ describe("rewire refusals", () => {
     writeFileSync(other, text);
     const r = await mux(["rewire", "--host", "cursor", "--path", other, ...p.args]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("kept new-one: has no server with the same command and args in");
+    expect(r.stdout).toContain("kept new-one: has no server with the same command, args, cwd and env in");
     const doc = JSON.parse(readFileSync(other, "utf8"));
     expect(doc.mcpServers.memory.command).toBe(p.proxy);
     expect(doc.mcpServers["new-one"]).toEqual({ command: "node", args: ["x.js"] });

@@ -50,7 +50,7 @@ describe("rmcp-mux scan", () => {
     expect(r.code).toBe(0);
     noSecrets(r.stdout);
     expect(r.stdout).toContain("Host configs found (9):");
-    expect(r.stdout).toContain("stdio servers for rmcp-mux (12, duplicates merged):");
+    expect(r.stdout).toContain("stdio servers for rmcp-mux (12, the same command, args, cwd and env merged):");
     expect(r.stdout).toContain("github: docker run -i --rm -e GITHUB_PERSONAL_ACCESS_TOKEN ghcr.io/github/github-mcp-server  [env: GITHUB_PERSONAL_ACCESS_TOKEN]");
     expect(r.stdout).toContain("stripe: remote (URL) server, left as is");
   }, 30_000);
