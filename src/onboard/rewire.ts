@@ -7,11 +7,13 @@ import { proxyEntry, serverKey } from "../hosts/entry.ts";
 import { type EntryEdit, formatOf } from "../hosts/format.ts";
 import type { HostDef, HostEntry } from "../hosts/types.ts";
 import type { ExistingServer } from "./merge.ts";
+import { verifiedEdit } from "./verified-edit.ts";
 
 export interface RewirePlan {
   before: string;
   after: string;
-  changes: { entry: HostEntry; server: string; socket: string }[];
+  /** `written` is the proxy entry that replaced `entry.raw`: what restore looks for to undo exactly this change. */
+  changes: { entry: HostEntry; server: string; socket: string; written: Record<string, unknown> }[];
   /** stdio entries left as they are, with the reason (not in mux.toml, host-side ${...} variables, unplaceable). */
   skipped: { entry: HostEntry; reason: string }[];
   /** Already proxy entries: what makes a second run a no-op. */
@@ -20,13 +22,6 @@ export interface RewirePlan {
   remote: HostEntry[];
 }
 
-export class RewireError extends Error {
-  override readonly name = "RewireError";
-}
-
-function setIn(doc: any, container: string[], name: string, value: unknown): void {
-  container.reduce((o, k) => o[k], doc)[name] = value;
-}
 
 export function planRewire(
   host: HostDef,
@@ -50,22 +45,11 @@ export function planRewire(
     }
   }
   if (edits.length === 0) return plan;
-  const fmt = formatOf(host.format);
-  const { text, failed } = fmt.replaceEntries(file.text, edits);
+  const { text, failed } = verifiedEdit(formatOf(host.format), file.text, edits);
   const failedAt = new Set(failed.map((f) => f.index));
   for (const f of failed) plan.skipped.push({ entry: edits[f.index]!.source, reason: f.reason });
   const done = edits.filter((_, i) => !failedAt.has(i));
-  // The safety net for editing text instead of data: anything but the intended swaps is a bug, and nothing is written.
-  const expected = fmt.parse(file.text);
-  for (const e of done) setIn(expected, e.container, e.name, e.entry);
-  let actual: unknown;
-  try {
-    actual = fmt.parse(text);
-  } catch (err) {
-    throw new RewireError(`editing produced unparsable text (${(err as Error).message}); the file was left untouched`);
-  }
-  if (!Bun.deepEquals(actual, expected)) throw new RewireError("editing changed more than the rewired entries; the file was left untouched");
   plan.after = text;
-  plan.changes = done.map((e) => ({ entry: e.source, server: e.server.name, socket: e.server.socket }));
+  plan.changes = done.map((e) => ({ entry: e.source, server: e.server.name, socket: e.server.socket, written: e.entry }));
   return plan;
 }
