@@ -63,14 +63,14 @@ export async function rewireFile(
   spec: HostFileSpec,
   servers: readonly ExistingServer[],
   proxy: string,
-  opts: { dryRun: boolean; manifestLabel: string },
+  opts: { dryRun: boolean; manifestLabel: string; manifest?: string },
 ): Promise<RewireOutcome> {
   const out: RewireOutcome = { host, file: spec.path, diff: "" };
   const read = await readHostFile(host, spec);
   if (!read) return { ...out, error: "file not found" };
   if (read.error || read.text === undefined) return { ...out, error: `${read.error ?? "unreadable"}; the file was left untouched` };
   try {
-    out.plan = planRewire(host, { text: read.text, entries: read.entries }, servers, proxy, opts.manifestLabel);
+    out.plan = planRewire(host, { text: read.text, entries: read.entries }, servers, proxy, opts.manifestLabel, opts.manifest);
   } catch (e) {
     return { ...out, error: (e as Error).message };
   }

@@ -62,14 +62,15 @@ export function readEntry(
 
 /**
  * The replacement for a stdio entry: the host's own keys (type, timeouts, tool filters, disabled…) stay where they
- * were; command/args become the proxy; env and cwd go, since the daemon starts the server with them now.
+ * were; command/args become the proxy; env and cwd go, since the daemon starts the server with them now. With
+ * `config` the proxy gets `--config` too, so it can start the daemon itself when none runs.
  */
-export function proxyEntry(host: HostDef, raw: Record<string, unknown>, proxy: string, socket: string): Record<string, unknown> {
+export function proxyEntry(host: HostDef, raw: Record<string, unknown>, proxy: string, socket: string, config?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (k === "command") {
       out.command = proxy;
-      out.args = ["--socket", socket];
+      out.args = config ? ["--socket", socket, "--config", config] : ["--socket", socket];
     } else if (!LAUNCH_KEYS.has(k)) out[k] = v;
   }
   return host.finishProxyEntry ? host.finishProxyEntry(out) : out;

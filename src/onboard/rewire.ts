@@ -29,6 +29,8 @@ export function planRewire(
   servers: readonly ExistingServer[],
   proxy: string,
   manifestLabel = "mux.toml",
+  /** The manifest's absolute path, written into each proxy entry as `--config` (see proxyEntry). */
+  config?: string,
 ): RewirePlan {
   const byKey = new Map(servers.map((s) => [serverKey(s), s]));
   const plan: RewirePlan = { before: file.text, after: file.text, changes: [], skipped: [], alreadyWired: [], remote: [] };
@@ -41,7 +43,7 @@ export function planRewire(
     else {
       const server = byKey.get(serverKey(e));
       if (!server) plan.skipped.push({ entry: e, reason: `has no server with the same command, args, cwd and env in ${manifestLabel}` });
-      else edits.push({ container: e.container, name: e.name, entry: proxyEntry(host, e.raw, proxy, server.socket), source: e, server });
+      else edits.push({ container: e.container, name: e.name, entry: proxyEntry(host, e.raw, proxy, server.socket, config), source: e, server });
     }
   }
   if (edits.length === 0) return plan;

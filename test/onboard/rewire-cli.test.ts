@@ -66,7 +66,7 @@ describe.each(HOSTS.map((h) => h.id))("rewire --host %s", (id) => {
         }
         const server = p.cfg.servers.find((s) => s.cmd === e.command && Bun.deepEquals(s.args, e.args) && Bun.deepEquals(s.env, e.env))!;
         expect(now.command).toBe(p.proxy);
-        expect(now.args).toEqual(["--socket", server.socket]);
+        expect(now.args).toEqual(["--socket", server.socket, "--config", p.manifest]);
         for (const k of LAUNCH_KEYS) if (k !== "command" && k !== "args") expect(now[k]).toBeUndefined();
         for (const [k, v] of Object.entries(e.raw)) if (!LAUNCH_KEYS.has(k)) expect(now[k]).toEqual(v);
         if (id === "vscode") expect(now.type).toBe("stdio");

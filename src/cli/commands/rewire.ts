@@ -66,7 +66,7 @@ export default defineCommand({
       let failed = false;
       for (const spec of files) {
         const dryRun = Boolean(args["dry-run"]);
-        const o = await rewireFile(host, spec, state.servers, proxy, { dryRun, manifestLabel: tildify(manifest, ctx.home) });
+        const o = await rewireFile(host, spec, state.servers, proxy, { dryRun, manifestLabel: tildify(manifest, ctx.home), manifest });
         if (o.error) {
           failed = true;
           process.stderr.write(`rmcp-mux rewire: ${o.file}: ${o.error}\n`);
