@@ -456,6 +456,8 @@ export class Router {
     c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
     c.initRawId = this.rawIdOf(line);
     c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
+    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    this.host.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
     c.phase = Phase.Initializing;
     if (this.initResult !== null) return this.completeInitialize(c);
     if (this.state === "failed" || this.state === "stopped") {
@@ -479,6 +481,7 @@ export class Router {
     // The backend's protocol version is answered even to a client that asked for another: the spec
     // lets a server answer a version it supports, and the client decides whether to go on.
     this.emit(c.id, resultLine(c.initRawId, this.initResult as string));
+    this.host.log("debug", `client ${c.id} handshake done`);
     c.phase = Phase.Ready;
     if (this.state === "ready") this.flushQueue(c);
   }

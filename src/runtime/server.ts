@@ -160,6 +160,7 @@ export class MuxServer {
     };
     if (this.stopping) return void s.end();
     this.conns.set(cid, s);
+    this.log("debug", `client ${cid} connected (${this.conns.size} connected)`);
     this.router.clientConnected(cid);
     this.changed();
   }
@@ -168,6 +169,7 @@ export class MuxServer {
     const conn = s.data;
     if (conn === undefined || !this.conns.delete(conn.cid)) return;
     conn.outbox.close();
+    this.log("debug", `client ${conn.cid} disconnected (${this.conns.size} connected)`);
     this.router.clientClosed(conn.cid);
     this.changed();
   }
