@@ -3,6 +3,7 @@
  * remote servers are left out too, since tokens often ride in their query strings. Pure.
  */
 import { tildify } from "../hosts/context.ts";
+import { relativeNote } from "../hosts/relative-paths.ts";
 import type { HostEntry, HostFileResult } from "../hosts/types.ts";
 import type { PlannedServer } from "./merge.ts";
 
@@ -21,6 +22,7 @@ function entryJson(e: HostEntry, serverOf: Map<HostEntry, string>) {
     args: e.args,
     envKeys: Object.keys(e.env),
     ...(e.cwd !== undefined ? { cwd: e.cwd } : {}),
+    ...(e.unresolved !== undefined ? { unresolved: e.unresolved } : {}),
     ...(serverOf.has(e) ? { server: serverOf.get(e) } : {}),
   };
 }
@@ -54,7 +56,7 @@ export function scanJson(results: readonly HostFileResult[], planned: readonly P
 const KIND_NOTE: Record<string, string> = {
   remote: "remote (URL) server, left as is",
   proxy: "already goes through rmcp-mux",
-  templated: "depends on the host (${…} variables or a relative cwd), left as is",
+  templated: "depends on the host (${…} variables), left as is",
   invalid: "not a server object, left as is",
 };
 
@@ -69,7 +71,11 @@ export function scanText(results: readonly HostFileResult[], planned: readonly P
     for (const e of r.entries) {
       const where = e.scope === r.spec.scope ? "" : `[${e.scope}] `;
       const what =
-        e.kind === "stdio" ? `${shellLine(e.command!, e.args)}${envNote(Object.keys(e.env))}` : (KIND_NOTE[e.kind] ?? e.kind);
+        e.kind === "stdio"
+          ? `${shellLine(e.command!, e.args)}${envNote(Object.keys(e.env))}`
+          : e.kind === "relative"
+            ? relativeNote(e.unresolved)
+            : (KIND_NOTE[e.kind] ?? e.kind);
       out.push(`    ${where}${e.name}: ${what}${e.disabled ? " (disabled)" : ""}`);
     }
   }

@@ -4,6 +4,7 @@
  * the new text parses to exactly the old document with those entries swapped. Pure.
  */
 import { proxyEntry, serverKey } from "../hosts/entry.ts";
+import { relativeNote } from "../hosts/relative-paths.ts";
 import { type EntryEdit, formatOf } from "../hosts/format.ts";
 import type { HostDef, HostEntry } from "../hosts/types.ts";
 import type { ExistingServer } from "./merge.ts";
@@ -38,7 +39,8 @@ export function planRewire(
   for (const e of file.entries) {
     if (e.kind === "proxy") plan.alreadyWired.push(e);
     else if (e.kind === "remote") plan.remote.push(e);
-    else if (e.kind === "templated") plan.skipped.push({ entry: e, reason: "depends on the host (${…} variables or a relative cwd), so the daemon could not start it" });
+    else if (e.kind === "templated") plan.skipped.push({ entry: e, reason: "depends on the host (${…} variables), so the daemon could not start it" });
+    else if (e.kind === "relative") plan.skipped.push({ entry: e, reason: relativeNote(e.unresolved) });
     else if (e.kind === "invalid") plan.skipped.push({ entry: e, reason: "is not an object" });
     else {
       const server = byKey.get(serverKey(e));

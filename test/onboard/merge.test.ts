@@ -29,9 +29,9 @@ describe("planServers", () => {
       [
         entry("claude-desktop", "memory", { command: "npx", args: ["mem"] }),
         entry("claude-code", "memory", { command: "uvx", args: ["other-mem"] }),
-        entry("cursor", "memory", { command: "node", args: ["third.js"] }),
-        entry("codex", "memory", { command: "node", args: ["fourth.js"] }),
-        entry("codex", "memory-cursor", { command: "node", args: ["fifth.js"] }),
+        entry("cursor", "memory", { command: "node", args: ["/opt/third.js"] }),
+        entry("codex", "memory", { command: "node", args: ["/opt/fourth.js"] }),
+        entry("codex", "memory-cursor", { command: "node", args: ["/opt/fifth.js"] }),
       ],
       "/s",
     );

@@ -141,14 +141,14 @@ describe("rewire refusals", () => {
   test("--path rewires that file; stdio entries unknown to mux.toml are kept and named", async () => {
     const p = await prepared();
     const other = path.join(p.root, "project-mcp.json");
-    const text = `{\n  "mcpServers": {\n    "memory": { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"] },\n    "new-one": { "command": "node", "args": ["x.js"] }\n  }\n}\n`;
+    const text = `{\n  "mcpServers": {\n    "memory": { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"] },\n    "new-one": { "command": "node", "args": ["/opt/x.js"] }\n  }\n}\n`;
     writeFileSync(other, text);
     const r = await mux(["rewire", "--host", "cursor", "--path", other, ...p.args]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("kept new-one: has no server with the same command, args, cwd and env in");
     const doc = JSON.parse(readFileSync(other, "utf8"));
     expect(doc.mcpServers.memory.command).toBe(p.proxy);
-    expect(doc.mcpServers["new-one"]).toEqual({ command: "node", args: ["x.js"] });
+    expect(doc.mcpServers["new-one"]).toEqual({ command: "node", args: ["/opt/x.js"] });
     expect(readFileSync(path.join(p.home, HOST_FILES.cursor!), "utf8")).toContain('"command": "npx"');
   }, 60_000);
 
