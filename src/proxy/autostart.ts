@@ -65,7 +65,8 @@ async function socketAnswers(socket: string): Promise<boolean> {
 /** The daemon's stderr goes next to its config: `mux.toml` → `mux.log`. */
 export const daemonLogOf = (config: string) => path.join(path.dirname(config), `${path.basename(config, path.extname(config))}.log`);
 
-function lockPath(o: AutostartOptions): string {
+/** One lock per config file, in a per-user folder: proxies of every server in that config share it. */
+export function lockPath(o: Pick<AutostartOptions, "config" | "lockDir">): string {
   const dir = o.lockDir ?? path.join(os.tmpdir(), `rmcp-mux-${process.getuid?.() ?? "user"}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return path.join(dir, `start-${createHash("sha256").update(o.config).digest("hex").slice(0, 16)}.lock`);
