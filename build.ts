@@ -35,8 +35,8 @@
  *   --no-compile-autoload-dotenv           a stray .env in the daemon's cwd must not change its environment
  *   --no-compile-autoload-bunfig           same for a stray bunfig.toml
  *   --external @opentui/core-linux-x64-musl
- *                                          @opentui/core 0.8.x imports this package, which the npm registry
- *                                          has not had since 0.5.x; it is only reached on musl.
+ *                                          @opentui/core imports this package, which the npm registry has
+ *                                          not had since 0.5.x; it is only reached on musl.
  *                                          Other @opentui/core-<platform> packages that are not installed
  *                                          are external too (see OPENTUI_NATIVE below).
  *   --define MUX_BUILD_VERSION="<package.json version>"
@@ -56,7 +56,7 @@
  *
  * Exits non-zero, printing the compiler's output, when any compile fails.
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { Readable } from "node:stream";
@@ -78,10 +78,11 @@ const ALL_TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-darwin-x64", "bun-
 //   import(`@opentui/core-${platform}-${arch}${OPENTUI_LIBC === "musl" ? "-musl" : ""}`)
 // written out per platform; the bundler drops the branches for other platforms than the target's, and
 // must resolve the rest. `@opentui/core-linux-x64-musl` is unpublished after 0.5.x, so it is always
-// external. For cross targets the registry may not have that platform's package either (0.8.1 is only
-// published for linux-x64 here; darwin-* and linux-arm64 stop at 0.4.5): any native package that is not
-// installed is made external too, and the build warns when that is the target's own, i.e. the dashboard
-// will not load in that binary. NOTES in dist/<target>/ and in the archive says so too.
+// external. bun installs only the host's native package, so a build whose targets lack theirs first runs
+// `bun install --os='*' --cpu='*'` (the lockfile lists every platform's). We stay on @opentui/core 0.4.5: 0.8.1
+// is published for linux-x64 only here, darwin-* and linux-arm64 stop at 0.4.5. Any native package still
+// missing is made external, and the build warns when that is the target's own, i.e. the dashboard will not
+// load in that binary. NOTES in dist/<target>/ and in the archive says so too.
 const ALWAYS_EXTERNAL = ["@opentui/core-linux-x64-musl"];
 const OPENTUI_NATIVE = [
   "darwin-x64",
@@ -204,6 +205,9 @@ function opentuiNative(): { coreVersion: string | undefined; version: (pkg: stri
   return {
     coreVersion: versionOf(join(coreDir, "package.json")),
     version: (pkg) => {
+      // Looked up on disk first: Bun.resolveSync remembers a miss, and build() installs missing packages.
+      const direct = join(ROOT, "node_modules", pkg, "package.json");
+      if (existsSync(direct)) return versionOf(direct);
       try {
         return versionOf(Bun.resolveSync(`${pkg}/package.json`, coreDir));
       } catch {
@@ -409,7 +413,16 @@ async function main(): Promise<void> {
     await mkdir(releaseDir, { recursive: true });
   }
 
-  const native = opentuiNative();
+  let native = opentuiNative();
+  // bun installs only the host's optional dependencies; a cross target needs its own platform's native library.
+  const wanted = groups.map((g) => opentuiPackageFor(g.target));
+  if (native.coreVersion && wanted.some((p) => !native.version(p))) {
+    console.log("build: installing the other platforms' @opentui/core native packages (bun install --os='*' --cpu='*')");
+    const proc = Bun.spawn([process.execPath, "install", "--frozen-lockfile", "--os=*", "--cpu=*"], { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
+    const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    if (code !== 0) console.warn(`build: WARNING bun install --os='*' --cpu='*' failed (the NOTES will say which dashboards are missing):\n${err}`);
+    native = opentuiNative();
+  }
   const missingNative = OPENTUI_NATIVE.filter((p) => !ALWAYS_EXTERNAL.includes(p) && !native.version(p));
   const externals = [...ALWAYS_EXTERNAL, ...(native.coreVersion ? missingNative : [])];
 

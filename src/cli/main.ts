@@ -3,7 +3,7 @@
  * rmcp-mux: `rmcp-mux --config mux.toml` runs the daemon; subcommands are loaded only when named,
  * so `--help` and the light commands never pay for what the daemon imports.
  */
-import { defineCommand, runMain } from "citty";
+import { defineCommand, renderUsage, runMain } from "citty";
 import { COMMIT, VERSION } from "../version.ts";
 import { daemonArgs } from "./commands/daemon-args.ts";
 
@@ -38,7 +38,35 @@ const main = defineCommand({
   },
 });
 
+// A reader that stops early (`rmcp-mux check … | head -1`) is not an error: stop quietly, as other tools do.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+/** ANSI styling only for a person at a terminal who has not asked for none (https://no-color.org). */
+const useColour = () => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+
 // `--version` / `-v` alone: the version and the git commit baked in by build.ts (citty would print only the version).
-const argv = process.argv.slice(2);
+let argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) console.log(`rmcp-mux ${VERSION} (${COMMIT})`);
-else await runMain(main);
+else {
+  const { checkArgs } = await import("./strict-args.ts");
+  const { command, unknown } = await checkArgs(main, argv);
+  // The original's README spells the status flag `--status`.
+  if (command.length === 0) argv = argv.map((a) => (a === "--status" ? "--show-status" : a));
+  const named = ["rmcp-mux", ...command].join(" ");
+  const wantsHelp = argv.includes("--help") || argv.includes("-h");
+  if (unknown && !wantsHelp && !(command.length === 0 && unknown.token === "--status")) {
+    process.stderr.write(`${named}: unknown ${unknown.kind} ${unknown.token} (see ${named} --help)\n`);
+    process.exit(2);
+  }
+  await runMain(main, {
+    rawArgs: argv,
+    showUsage: async (cmd, parent) => {
+      const text = await renderUsage(cmd, parent);
+      process.stdout.write(`${useColour() ? text : plain(text)}\n\n`);
+    },
+  });
+}

@@ -1,5 +1,6 @@
 /** Finding host files and the server entries inside them. Reading is here; collectEntries itself is pure. */
 import { readFile } from "node:fs/promises";
+import { isAbsolute } from "node:path";
 import { readEntry } from "./entry.ts";
 import { formatOf } from "./format.ts";
 import { HOSTS } from "./index.ts";
@@ -25,7 +26,9 @@ export function collectEntries(host: HostDef, spec: HostFileSpec, doc: unknown):
     containersIn(doc, pattern).flatMap(({ path, value }) => {
       const star = pattern.indexOf("*");
       const scope = star >= 0 ? `project ${path[star]}` : spec.scope;
-      const base = { host: host.id, file: spec.path, scope, container: path };
+      // Claude Code keys its per-project tables by the project's absolute folder: the folder its servers start in.
+      const folder = star >= 0 && isAbsolute(path[star]!) ? path[star] : spec.folder;
+      const base = { host: host.id, file: spec.path, scope, container: path, folder };
       return Object.entries(value).map(([name, raw]) => readEntry(base, name, raw));
     }),
   );

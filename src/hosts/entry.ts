@@ -1,5 +1,6 @@
 /** Reading one server entry of a host file, and building the proxy entry that replaces it. Pure. */
 import path from "node:path";
+import { anchorPaths } from "./relative-paths.ts";
 import type { EntryKind, HostDef, HostEntry } from "./types.ts";
 
 /** Keys that describe how to launch the server: the daemon owns them once the entry goes through rmcp-mux. */
@@ -31,23 +32,23 @@ function kindOf(raw: unknown, command: string | undefined, args: string[], env: 
   const texts = [command, ...args, ...Object.values(env), typeof raw.cwd === "string" ? raw.cwd : ""];
   // ${input:x}, ${workspaceFolder}, ${env:X}, ${VAR}: resolved by the host at launch, unknown to the daemon.
   if (texts.some((t) => t.includes("${"))) return "templated";
-  // A relative cwd means "relative to wherever the host was started": no fixed folder the daemon could use.
-  if (typeof raw.cwd === "string" && !path.isAbsolute(raw.cwd) && !raw.cwd.startsWith("~")) return "templated";
   return "stdio";
 }
 
+/** `folder`: where the host starts this entry's server, when that is fixed (see hosts/relative-paths.ts). */
 export function readEntry(
-  base: Pick<HostEntry, "host" | "file" | "scope" | "container">,
+  base: Pick<HostEntry, "host" | "file" | "scope" | "container"> & { folder?: string | undefined },
   name: string,
   raw: unknown,
 ): HostEntry {
+  const { folder, ...where } = base;
   const obj = isObj(raw) ? raw : {};
   const command = typeof obj.command === "string" && obj.command !== "" ? obj.command : undefined;
   const args = strings(obj.args);
   const env: Record<string, string> = {};
   if (isObj(obj.env)) for (const [k, v] of Object.entries(obj.env)) env[k] = typeof v === "string" ? v : String(v);
   const entry: HostEntry = {
-    ...base,
+    ...where,
     name,
     kind: kindOf(raw, command, args, env),
     args,
@@ -57,25 +58,47 @@ export function readEntry(
   };
   if (command !== undefined) entry.command = command;
   if (typeof obj.cwd === "string") entry.cwd = obj.cwd;
+  if (entry.kind === "stdio") {
+    const a = anchorPaths(command!, args, entry.cwd, folder);
+    if (a.unresolved !== undefined) {
+      entry.kind = "relative";
+      entry.unresolved = a.unresolved;
+    } else {
+      entry.command = a.command;
+      entry.args = a.args;
+      if (a.cwd !== undefined) entry.cwd = a.cwd;
+    }
+  }
   return entry;
 }
 
 /**
  * The replacement for a stdio entry: the host's own keys (type, timeouts, tool filters, disabled…) stay where they
- * were; command/args become the proxy; env and cwd go, since the daemon starts the server with them now.
+ * were; command/args become the proxy; env and cwd go, since the daemon starts the server with them now. With
+ * `config` the proxy gets `--config` too, so it can start the daemon itself when none runs.
  */
-export function proxyEntry(host: HostDef, raw: Record<string, unknown>, proxy: string, socket: string): Record<string, unknown> {
+export function proxyEntry(host: HostDef, raw: Record<string, unknown>, proxy: string, socket: string, config?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (k === "command") {
       out.command = proxy;
-      out.args = ["--socket", socket];
+      out.args = config ? ["--socket", socket, "--config", config] : ["--socket", socket];
     } else if (!LAUNCH_KEYS.has(k)) out[k] = v;
   }
   return host.finishProxyEntry ? host.finishProxyEntry(out) : out;
 }
 
-/** What makes two entries the same server: the issue's rule (command and args), plus cwd, which changes what runs. */
-export function serverKey(e: { command?: string; cmd?: string; args: readonly string[]; cwd?: string | undefined }): string {
-  return JSON.stringify([e.command ?? e.cmd ?? "", e.args, e.cwd ?? null]);
+/**
+ * What makes two entries the same server: command, args, cwd and every env value. Two hosts whose env differs (their
+ * own memory file, a token only one of them should hold) must not share one process.
+ */
+export function serverKey(e: {
+  command?: string;
+  cmd?: string;
+  args: readonly string[];
+  cwd?: string | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+}): string {
+  const env = Object.entries(e.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([e.command ?? e.cmd ?? "", e.args, e.cwd ?? null, env]);
 }

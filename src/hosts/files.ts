@@ -1,8 +1,8 @@
 /**
  * File writing for onboarding: atomic replacement (a host reading its config mid-write sees the old or the new file,
- * never half of one), timestamped backups next to the file, and restoring the newest backup.
+ * never half of one), timestamped backups next to the file, and the records of what each rewire changed.
  */
-import { chmod, copyFile, mkdir, readdir, readFile, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 const STAMP = /^\d{8}T\d{6}-\d{3}Z$/;
@@ -66,19 +66,15 @@ export async function listBackups(file: string): Promise<string[]> {
     .map((n) => path.join(path.dirname(real), n));
 }
 
-/**
- * Put the newest backup back. The current file is first saved as `<file>.<stamp>.pre-restore.bak` (a name restore
- * never picks), so edits made since the rewire are not lost and a second restore restores the same backup again.
- */
-export async function restoreLatest(file: string, now = new Date()): Promise<{ backup: string; saved?: string } | undefined> {
-  const backup = (await listBackups(file)).at(-1);
-  if (!backup) return undefined;
-  const real = await target(file);
-  const current = await readFile(real, "utf8").catch(() => undefined);
-  const content = await readFile(backup, "utf8");
-  if (current === content) return { backup };
-  const saved = current === undefined ? undefined : await backupFile(real, now, ".pre-restore.bak");
-  const mode = (await stat(backup)).mode & 0o777;
-  await atomicWrite(real, content, mode);
-  return saved ? { backup, saved } : { backup };
+/** The record of what a rewire changed lives beside its backup: `<file>.<stamp>.rmcp-mux.json` (mode 0600: env values). */
+export const recordOf = (backup: string) => `${backup.slice(0, -BACKUP_SUFFIX.length)}.rmcp-mux.json`;
+/** A record whose entries are all back: renamed so later restores skip it, kept so the history stays readable. */
+export const doneRecordOf = (backup: string) => `${backup.slice(0, -BACKUP_SUFFIX.length)}.rmcp-mux.restored.json`;
+
+export async function writeRecord(backup: string, record: unknown): Promise<void> {
+  await atomicWrite(recordOf(backup), `${JSON.stringify(record, null, 2)}\n`, 0o600);
+}
+
+export async function markRecordDone(backup: string): Promise<void> {
+  await rename(recordOf(backup), doneRecordOf(backup));
 }

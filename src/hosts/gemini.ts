@@ -14,7 +14,7 @@ export const gemini: HostDef = {
   format: "json",
   files: (ctx: HostContext) => [
     { scope: "user", path: path.join(ctx.home, LOCATION) },
-    { scope: "workspace", path: path.join(ctx.workspace, LOCATION) },
+    { scope: "workspace", path: path.join(ctx.workspace, LOCATION), folder: ctx.workspace },
   ],
   containers: [["mcpServers"]],
 };

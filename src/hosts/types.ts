@@ -15,6 +15,8 @@ export interface HostFileSpec {
   path: string;
   /** "user" or "workspace": shown in scan output, so people know which copy is meant. */
   scope: string;
+  /** The folder the host starts this file's servers in, when fixed (a workspace file: the workspace). */
+  folder?: string;
 }
 
 /** Path from the document root to an object of servers; "*" matches every key (Claude Code's per-project tables). */
@@ -32,9 +34,10 @@ export interface HostDef {
 
 /**
  * stdio: a command we can run under the daemon. remote: URL/HTTP/SSE, left alone. proxy: already rewired.
- * templated: depends on the host (`${...}` substitutions, a relative cwd), so the daemon could not start it. invalid: not an object.
+ * templated: depends on the host (`${...}` substitutions), so the daemon could not start it. relative: a relative
+ * path with no known folder to resolve it against (see relative-paths.ts). invalid: not an object.
  */
-export type EntryKind = "stdio" | "remote" | "proxy" | "templated" | "invalid";
+export type EntryKind = "stdio" | "remote" | "proxy" | "templated" | "relative" | "invalid";
 
 export interface HostEntry {
   host: string;
@@ -50,6 +53,8 @@ export interface HostEntry {
   /** Values are secrets: they go to the manifest only, never to output. */
   env: Record<string, string>;
   cwd?: string;
+  /** kind "relative": the first relative path found, for the message. */
+  unresolved?: string;
   disabled: boolean;
   /** The entry as parsed, to build its proxy replacement from. */
   raw: Record<string, unknown>;

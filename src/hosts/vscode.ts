@@ -17,7 +17,7 @@ export const vscode: HostDef = {
   format: "json",
   files: (ctx: HostContext) => [
     ...USER_DIRS[ctx.platform].map((d) => ({ scope: "user", path: path.join(ctx.home, d, "mcp.json") })),
-    { scope: "workspace", path: path.join(ctx.workspace, WORKSPACE) },
+    { scope: "workspace", path: path.join(ctx.workspace, WORKSPACE), folder: ctx.workspace },
   ],
   containers: [["servers"]],
   // VS Code documents `type` on every entry; keep it first, where its own editor puts it.

@@ -12,7 +12,6 @@ function provenance(s: PlannedServer, home: string): string[] {
   const lines = [`# from: ${[...new Set(from)].join("; ")}`];
   const disabled = s.sources.filter((e) => e.disabled).map((e) => e.host);
   if (disabled.length) lines.push(`# disabled in: ${disabled.join(", ")}`);
-  if (s.envConflicts.length) lines.push(`# env differed between hosts for ${s.envConflicts.join(", ")}: the first host's value was kept`);
   return lines;
 }
 

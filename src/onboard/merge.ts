@@ -1,6 +1,6 @@
 /**
- * From host entries to mux servers: entries with the same command, args (and cwd) are one server however many hosts
- * list it; different servers that share a name get distinct names. Deterministic (host-table order), so scan, the
+ * From host entries to mux servers: entries with the same command, args, cwd and env values are one server however
+ * many hosts list it; anything else is a server of its own; different servers that share a name get distinct names. Deterministic (host-table order), so scan, the
  * manifest and a later rewire always agree on names. Pure.
  */
 import path from "node:path";
@@ -13,6 +13,7 @@ export interface ExistingServer {
   cmd: string;
   args: string[];
   cwd?: string | undefined;
+  env: Record<string, string>;
   socket: string;
 }
 
@@ -22,14 +23,12 @@ export interface PlannedServer {
   cmd: string;
   args: string[];
   cwd?: string;
-  /** Union over the sources; on a conflict the first host's value wins (see envConflicts). */
+  /** The same in every source (env is part of the key). */
   env: Record<string, string>;
   socket: string;
   sources: HostEntry[];
   /** True when the manifest already has it (nothing to add). */
   existing: boolean;
-  /** Env keys whose values differ between sources: reported by key, never by value. */
-  envConflicts: string[];
 }
 
 /** Server names end up in socket file names and TOML keys: keep them to the characters our config accepts. */
@@ -57,13 +56,6 @@ export function planServers(entries: readonly HostEntry[], socketDir: string, ex
   const out: PlannedServer[] = [];
   for (const [key, sources] of groups) {
     const first = sources[0]!;
-    const env: Record<string, string> = {};
-    const conflicts = new Set<string>();
-    for (const s of sources)
-      for (const [k, v] of Object.entries(s.env)) {
-        if (k in env && env[k] !== v) conflicts.add(k);
-        else env[k] = v;
-      }
     const known = byKey.get(key);
     const name = known?.name ?? uniqueName(safeName(mostCommonName(sources)), first.host, taken);
     taken.add(name);
@@ -72,11 +64,10 @@ export function planServers(entries: readonly HostEntry[], socketDir: string, ex
       key,
       cmd: first.command!,
       args: first.args,
-      env,
+      env: { ...first.env },
       socket: known?.socket ?? path.join(socketDir, `${name}.sock`),
       sources,
       existing: known !== undefined,
-      envConflicts: [...conflicts].sort(),
     };
     if (first.cwd !== undefined) planned.cwd = first.cwd;
     out.push(planned);

@@ -3,6 +3,7 @@
  * remote servers are left out too, since tokens often ride in their query strings. Pure.
  */
 import { tildify } from "../hosts/context.ts";
+import { relativeNote } from "../hosts/relative-paths.ts";
 import type { HostEntry, HostFileResult } from "../hosts/types.ts";
 import type { PlannedServer } from "./merge.ts";
 
@@ -21,6 +22,7 @@ function entryJson(e: HostEntry, serverOf: Map<HostEntry, string>) {
     args: e.args,
     envKeys: Object.keys(e.env),
     ...(e.cwd !== undefined ? { cwd: e.cwd } : {}),
+    ...(e.unresolved !== undefined ? { unresolved: e.unresolved } : {}),
     ...(serverOf.has(e) ? { server: serverOf.get(e) } : {}),
   };
 }
@@ -46,7 +48,6 @@ export function scanJson(results: readonly HostFileResult[], planned: readonly P
       socket: s.socket,
       inManifest: s.existing,
       hosts: s.sources.map((e) => ({ host: e.host, name: e.name, file: e.file, scope: e.scope })),
-      envConflicts: s.envConflicts,
     })),
     ...(manifest ? { manifest } : {}),
   };
@@ -55,7 +56,7 @@ export function scanJson(results: readonly HostFileResult[], planned: readonly P
 const KIND_NOTE: Record<string, string> = {
   remote: "remote (URL) server, left as is",
   proxy: "already goes through rmcp-mux",
-  templated: "depends on the host (${…} variables or a relative cwd), left as is",
+  templated: "depends on the host (${…} variables), left as is",
   invalid: "not a server object, left as is",
 };
 
@@ -70,17 +71,20 @@ export function scanText(results: readonly HostFileResult[], planned: readonly P
     for (const e of r.entries) {
       const where = e.scope === r.spec.scope ? "" : `[${e.scope}] `;
       const what =
-        e.kind === "stdio" ? `${shellLine(e.command!, e.args)}${envNote(Object.keys(e.env))}` : (KIND_NOTE[e.kind] ?? e.kind);
+        e.kind === "stdio"
+          ? `${shellLine(e.command!, e.args)}${envNote(Object.keys(e.env))}`
+          : e.kind === "relative"
+            ? relativeNote(e.unresolved)
+            : (KIND_NOTE[e.kind] ?? e.kind);
       out.push(`    ${where}${e.name}: ${what}${e.disabled ? " (disabled)" : ""}`);
     }
   }
-  out.push("", `stdio servers for rmcp-mux (${planned.length}, duplicates merged):`);
+  out.push("", `stdio servers for rmcp-mux (${planned.length}, the same command, args, cwd and env merged):`);
   if (planned.length === 0) out.push("  (none)");
   for (const s of planned) {
     const hosts = [...new Set(s.sources.map((e) => e.host))].join(", ");
     out.push(`  ${s.name}: ${shellLine(s.cmd, s.args)}${envNote(Object.keys(s.env))}`);
     out.push(`      from ${hosts}; socket ${tildify(s.socket, home)}${s.existing ? " (already in the manifest)" : ""}`);
-    if (s.envConflicts.length) out.push(`      env differs between hosts for ${s.envConflicts.join(", ")} (the first host's value is used)`);
   }
   return `${out.join("\n")}\n`;
 }

@@ -1,17 +1,20 @@
 /**
- * Planning a rewire of one host file: which stdio entries become proxy entries (those whose command, args and cwd
+ * Planning a rewire of one host file: which stdio entries become proxy entries (those whose command, args, cwd and env
  * match a server in mux.toml, so the proxy's socket is one the daemon really serves), the new text, and a check that
  * the new text parses to exactly the old document with those entries swapped. Pure.
  */
 import { proxyEntry, serverKey } from "../hosts/entry.ts";
+import { relativeNote } from "../hosts/relative-paths.ts";
 import { type EntryEdit, formatOf } from "../hosts/format.ts";
 import type { HostDef, HostEntry } from "../hosts/types.ts";
 import type { ExistingServer } from "./merge.ts";
+import { verifiedEdit } from "./verified-edit.ts";
 
 export interface RewirePlan {
   before: string;
   after: string;
-  changes: { entry: HostEntry; server: string; socket: string }[];
+  /** `written` is the proxy entry that replaced `entry.raw`: what restore looks for to undo exactly this change. */
+  changes: { entry: HostEntry; server: string; socket: string; written: Record<string, unknown> }[];
   /** stdio entries left as they are, with the reason (not in mux.toml, host-side ${...} variables, unplaceable). */
   skipped: { entry: HostEntry; reason: string }[];
   /** Already proxy entries: what makes a second run a no-op. */
@@ -20,13 +23,6 @@ export interface RewirePlan {
   remote: HostEntry[];
 }
 
-export class RewireError extends Error {
-  override readonly name = "RewireError";
-}
-
-function setIn(doc: any, container: string[], name: string, value: unknown): void {
-  container.reduce((o, k) => o[k], doc)[name] = value;
-}
 
 export function planRewire(
   host: HostDef,
@@ -34,6 +30,8 @@ export function planRewire(
   servers: readonly ExistingServer[],
   proxy: string,
   manifestLabel = "mux.toml",
+  /** The manifest's absolute path, written into each proxy entry as `--config` (see proxyEntry). */
+  config?: string,
 ): RewirePlan {
   const byKey = new Map(servers.map((s) => [serverKey(s), s]));
   const plan: RewirePlan = { before: file.text, after: file.text, changes: [], skipped: [], alreadyWired: [], remote: [] };
@@ -41,31 +39,21 @@ export function planRewire(
   for (const e of file.entries) {
     if (e.kind === "proxy") plan.alreadyWired.push(e);
     else if (e.kind === "remote") plan.remote.push(e);
-    else if (e.kind === "templated") plan.skipped.push({ entry: e, reason: "depends on the host (${…} variables or a relative cwd), so the daemon could not start it" });
+    else if (e.kind === "templated") plan.skipped.push({ entry: e, reason: "depends on the host (${…} variables), so the daemon could not start it" });
+    else if (e.kind === "relative") plan.skipped.push({ entry: e, reason: relativeNote(e.unresolved) });
     else if (e.kind === "invalid") plan.skipped.push({ entry: e, reason: "is not an object" });
     else {
       const server = byKey.get(serverKey(e));
-      if (!server) plan.skipped.push({ entry: e, reason: `has no server with the same command and args in ${manifestLabel}` });
-      else edits.push({ container: e.container, name: e.name, entry: proxyEntry(host, e.raw, proxy, server.socket), source: e, server });
+      if (!server) plan.skipped.push({ entry: e, reason: `has no server with the same command, args, cwd and env in ${manifestLabel}` });
+      else edits.push({ container: e.container, name: e.name, entry: proxyEntry(host, e.raw, proxy, server.socket, config), source: e, server });
     }
   }
   if (edits.length === 0) return plan;
-  const fmt = formatOf(host.format);
-  const { text, failed } = fmt.replaceEntries(file.text, edits);
+  const { text, failed } = verifiedEdit(formatOf(host.format), file.text, edits);
   const failedAt = new Set(failed.map((f) => f.index));
   for (const f of failed) plan.skipped.push({ entry: edits[f.index]!.source, reason: f.reason });
   const done = edits.filter((_, i) => !failedAt.has(i));
-  // The safety net for editing text instead of data: anything but the intended swaps is a bug, and nothing is written.
-  const expected = fmt.parse(file.text);
-  for (const e of done) setIn(expected, e.container, e.name, e.entry);
-  let actual: unknown;
-  try {
-    actual = fmt.parse(text);
-  } catch (err) {
-    throw new RewireError(`editing produced unparsable text (${(err as Error).message}); the file was left untouched`);
-  }
-  if (!Bun.deepEquals(actual, expected)) throw new RewireError("editing changed more than the rewired entries; the file was left untouched");
   plan.after = text;
-  plan.changes = done.map((e) => ({ entry: e.source, server: e.server.name, socket: e.server.socket }));
+  plan.changes = done.map((e) => ({ entry: e.source, server: e.server.name, socket: e.server.socket, written: e.entry }));
   return plan;
 }

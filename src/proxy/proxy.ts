@@ -24,7 +24,15 @@ export interface ProxyOptions {
   stdout: { write(s: string): unknown; flush?(): unknown };
   stderr: (line: string) => void;
   maxLineBytes?: number;
+  /**
+   * With `--config`: start the daemon when nothing answers at first. Gets a function that connects (true once
+   * connected); resolves to undefined when connected, else to why the daemon could not be reached.
+   */
+  startDaemon?: (connectNow: () => Promise<boolean>) => Promise<string | undefined>;
 }
+
+/** With no daemon, how long to wait for the host's first request (to answer it) before exiting. */
+const UNREACHABLE_WAIT_MS = 10_000;
 
 const REPLAY_ID = '"rmcp-mux-proxy:replayed-initialize"';
 
@@ -59,9 +67,9 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     onOversize: (n) => o.stderr(`rmcp-mux-proxy: dropped a ${n}-byte message from the daemon`),
   });
 
-  const connect = async (): Promise<boolean> => {
-    const deadline = performance.now() + o.retryMs;
-    let lastError = "";
+  let lastError = "";
+  const connect = async (windowMs = o.retryMs, quiet = false): Promise<boolean> => {
+    const deadline = performance.now() + windowMs;
     for (let attempt = 0; ; attempt++) {
       try {
         socket = await Bun.connect<undefined>({
@@ -84,7 +92,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
         lastError = (e as Error).message;
       }
       if (performance.now() >= deadline) {
-        o.stderr(`rmcp-mux-proxy: cannot connect to ${o.socket}: ${lastError} (is the rmcp-mux daemon running?)`);
+        if (!quiet) o.stderr(`rmcp-mux-proxy: cannot connect to ${o.socket}: ${lastError} (is the rmcp-mux daemon running?)`);
         return false;
       }
       await Bun.sleep(Math.min(25 * 2 ** attempt, 250)); // retry pacing while the daemon starts, not synchronisation
@@ -154,7 +162,20 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     },
   });
 
-  if (!(await connect())) return 1;
+  let connected = await connect(o.startDaemon ? 0 : o.retryMs, Boolean(o.startDaemon));
+  let why: string | undefined;
+  if (!connected && o.startDaemon) {
+    why = await o.startDaemon(() => connect(0, true));
+    connected = why === undefined;
+    if (why) o.stderr(`rmcp-mux-proxy: ${why}`);
+  }
+  if (!connected) {
+    const message = why
+      ? `rmcp-mux daemon could not be started: ${why}`
+      : `rmcp-mux daemon is not running (nothing answers on ${o.socket}: ${lastError}). Start it with \`rmcp-mux --config <your mux.toml>\`, ` +
+        "or add `--config <your mux.toml>` to this server's args so rmcp-mux-proxy starts it";
+    return answerUnreachable(o, message);
+  }
 
   void (async () => {
     try {
@@ -171,4 +192,33 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   const last = socket as Socket<undefined> | null;
   last?.end();
   return code;
+}
+
+/** No daemon: the host's first request (its `initialize`) gets an error saying what to do, never silence. */
+async function answerUnreachable(o: ProxyOptions, message: string): Promise<number> {
+  const spans = emptySpans();
+  let answered = false;
+  const decoder = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
+    onLine(line) {
+      if (!scanTopLevel(line, spans) || spans.idStart < 0 || spans.methodStart < 0) return;
+      o.stdout.write(`${errorLine(line.slice(spans.idStart, spans.idEnd), INTERNAL_ERROR, message, "backend_unavailable")}\n`);
+      answered = true;
+    },
+    onOversize: () => {},
+  });
+  const reader = o.stdin.getReader();
+  const timer = setTimeout(() => void reader.cancel().catch(() => {}), UNREACHABLE_WAIT_MS);
+  try {
+    while (!answered) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      decoder.push(value);
+    }
+  } catch {
+    // stdin failed or was cancelled by the timer: nothing left to answer
+  } finally {
+    clearTimeout(timer);
+  }
+  await o.stdout.flush?.();
+  return 1;
 }

@@ -166,6 +166,7 @@ export class MuxServer {
     const cid = this.nextCid++;
     const client: Client = { link, eof: false };
     this.clients.set(cid, client);
+    this.log("debug", `client ${cid} connected (${this.clients.size} connected)`);
     this.router.clientConnected(cid);
     this.changed();
     return {
@@ -184,6 +185,7 @@ export class MuxServer {
       },
       onClose: () => {
         if (!this.clients.delete(cid)) return;
+        this.log("debug", `client ${cid} disconnected (${this.clients.size} connected)`);
         this.router.clientClosed(cid);
         this.changed();
       },

@@ -74,9 +74,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       renderer.keyInput.off("keypress", onKey);
       renderer.off("destroy", onDestroyed);
       view.destroy();
-      if (owned) {
-        if (!renderer.isDestroyed) renderer.destroy();
-        await renderer.closed.catch(() => {});
+      if (owned && !renderer.isDestroyed) {
+        // destroy() restores the terminal at once, or after the frame being drawn: its "destroy" event marks that.
+        const restored = new Promise<void>((r) => renderer.once("destroy", () => queueMicrotask(r)));
+        renderer.destroy();
+        await Promise.race([restored, Bun.sleep(1000)]);
       }
       resolveDone();
     })();

@@ -9,13 +9,15 @@ import path from "node:path";
 import { defaultManifest } from "../hosts/context.ts";
 import { discover } from "../hosts/discover.ts";
 import { listBackups } from "../hosts/files.ts";
-import type { HostContext } from "../hosts/types.ts";
+import type { HostContext, HostDef, HostFileSpec } from "../hosts/types.ts";
 import { socketAnswers } from "../runtime/socket-path.ts";
 import { locate, type ServiceLocation, type ServicePlatform } from "../service/platform.ts";
 
 export interface HostToRestore {
   host: string;
   file: string;
+  def: HostDef;
+  spec: HostFileSpec;
   /** Names of the entries that run the proxy. */
   entries: string[];
   /** The newest rmcp-mux backup (what `rewire --restore` puts back); null when there is none. */
@@ -73,7 +75,7 @@ export async function survey(ctx: HostContext, opts: { binDir: string; platform:
   for (const r of await discover(ctx)) {
     const proxies = r.entries.filter((e) => e.kind === "proxy").map((e) => e.name);
     const backups = await listBackups(r.spec.path);
-    if (proxies.length > 0) s.hosts.push({ host: r.host.id, file: r.spec.path, entries: proxies, backup: backups.at(-1) ?? null });
+    if (proxies.length > 0) s.hosts.push({ host: r.host.id, file: r.spec.path, def: r.host, spec: r.spec, entries: proxies, backup: backups.at(-1) ?? null });
     const dir = path.dirname(r.spec.path);
     const base = path.basename(r.spec.path);
     const saved = list(dir).filter((n) => n.startsWith(`${base}.`) && n.endsWith(".pre-restore.bak")).map((n) => path.join(dir, n));

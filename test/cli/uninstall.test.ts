@@ -97,7 +97,7 @@ describe("rmcp-mux uninstall", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(readFileSync(w.cursor, "utf8")).toBe(w.original);
-    expect(r.stdout).toContain(`restored ~/${HOST_FILES.cursor} (cursor) from ~/${HOST_FILES.cursor}.`);
+    expect(r.stdout).toContain(`restored ~/${HOST_FILES.cursor} (cursor: `);
     expect(readFileSync(w.log, "utf8")).toContain("systemctl --user disable --now rmcp-mux.service");
     expect(readdirSync(w.units)).toEqual(["mine.service"]);
     expect(readdirSync(w.bin)).toEqual(["other-tool"]);
@@ -118,6 +118,33 @@ describe("rmcp-mux uninstall", () => {
     const again = await w.run([]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("nothing of rmcp-mux was found to remove");
+  }, 60_000);
+
+  test("the host file gets back only the entries rewire changed: one the host added since stays", async () => {
+    const w = await world();
+    const doc = JSON.parse(readFileSync(w.cursor, "utf8"));
+    doc.mcpServers.later = { command: "later-server", args: [] };
+    writeFileSync(w.cursor, JSON.stringify(doc, null, 2));
+    const r = await w.run([]);
+    expect(r.code).toBe(0);
+    const after = JSON.parse(readFileSync(w.cursor, "utf8"));
+    expect(after.mcpServers.later).toEqual({ command: "later-server", args: [] });
+    const { later: _, ...rest } = after.mcpServers;
+    expect(rest).toEqual(JSON.parse(w.original).mcpServers);
+  }, 60_000);
+
+  test("an entry changed since the rewire stops the uninstall before any change", async () => {
+    const w = await world();
+    const doc = JSON.parse(readFileSync(w.cursor, "utf8"));
+    const name = Object.keys(doc.mcpServers)[0]!;
+    doc.mcpServers[name].args = [...doc.mcpServers[name].args, "--edited"];
+    writeFileSync(w.cursor, JSON.stringify(doc, null, 2));
+    const before = [snapshot(w.home), snapshot(w.bin)];
+    const r = await w.run([]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`~/${HOST_FILES.cursor}: ${name}`);
+    expect(r.stderr).toContain("nothing was changed");
+    expect([snapshot(w.home), snapshot(w.bin)]).toEqual(before);
   }, 60_000);
 
   test("a host file that runs the proxy without a backup stops it before any change", async () => {

@@ -141,7 +141,7 @@ describe("wizard in a terminal", () => {
     ]);
     expect(cfg.servers[0]!.env).toEqual(echoA.env);
     const cursor = JSON.parse(readFileSync(cursorFile, "utf8"));
-    expect(cursor.mcpServers["echo-a"]).toEqual({ command: proxy, args: ["--socket", path.join(socks, "echo-a.sock")] });
+    expect(cursor.mcpServers["echo-a"]).toEqual({ command: proxy, args: ["--socket", path.join(socks, "echo-a.sock"), "--config", config] });
     expect(cursor.mcpServers.figma).toEqual({ url: "http://127.0.0.1:3845/mcp" });
     const backups = readdirSync(path.dirname(cursorFile)).filter((n) => n.endsWith(".rmcp-mux.bak"));
     expect(backups).toHaveLength(1);

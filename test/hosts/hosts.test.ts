@@ -64,7 +64,9 @@ describe("reading entries", () => {
     [{ command: "rmcp-mux", args: ["proxy", "--socket", "/s"] }, "proxy"],
     [{ command: "npx", env: { K: "${input:k}" } }, "templated"],
     [{ command: "${workspaceFolder}/run" }, "templated"],
-    [{ command: "python", cwd: "./sub" }, "templated"],
+    [{ command: "python", cwd: "./sub" }, "relative"],
+    [{ command: "node", args: ["./dist/index.js"] }, "relative"],
+    [{ command: "bin/server" }, "relative"],
     [{ command: "python", cwd: "/abs" }, "stdio"],
     ["not an object", "invalid"],
   ])("%j is %s", (raw, kind) => {

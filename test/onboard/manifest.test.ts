@@ -46,7 +46,7 @@ describe("manifest text", () => {
   test("appending keeps the existing text byte for byte", async () => {
     const existing = `# tuned by hand\n[servers.memory]\nsocket = "/s/memory.sock"\ncmd = "npx"\nargs = ["-y", "@modelcontextprotocol/server-memory"]\nrequest_timeout_ms = 90000`;
     const planned = await fixturePlan("/s");
-    const old = [{ name: "memory", cmd: "npx", args: ["-y", "@modelcontextprotocol/server-memory"], socket: "/s/memory.sock" }];
+    const old = [{ name: "memory", cmd: "npx", args: ["-y", "@modelcontextprotocol/server-memory"], env: {}, socket: "/s/memory.sock" }];
     const replanned = planServers(planned.flatMap((p) => p.sources), "/s", old);
     const text = appendServers(existing, replanned.filter((s) => !s.existing), "/h");
     expect(text.startsWith(`${existing}\n`)).toBe(true);

@@ -29,9 +29,9 @@ describe("planServers", () => {
       [
         entry("claude-desktop", "memory", { command: "npx", args: ["mem"] }),
         entry("claude-code", "memory", { command: "uvx", args: ["other-mem"] }),
-        entry("cursor", "memory", { command: "node", args: ["third.js"] }),
-        entry("codex", "memory", { command: "node", args: ["fourth.js"] }),
-        entry("codex", "memory-cursor", { command: "node", args: ["fifth.js"] }),
+        entry("cursor", "memory", { command: "node", args: ["/opt/third.js"] }),
+        entry("codex", "memory", { command: "node", args: ["/opt/fourth.js"] }),
+        entry("codex", "memory-cursor", { command: "node", args: ["/opt/fifth.js"] }),
       ],
       "/s",
     );
@@ -59,20 +59,31 @@ describe("planServers", () => {
     ]);
   });
 
-  test("env is merged; differing values are reported by key, first host wins", () => {
+  test("env is part of what makes a server: differing values or keys make separate servers, each with its own env", () => {
     const p = planServers(
       [
-        entry("a", "gh", { command: "gh", env: { TOKEN: "one", A: "x" } }),
-        entry("b", "gh", { command: "gh", env: { TOKEN: "two", B: "y" } }),
+        entry("claude-code", "memory", { command: "npx", args: ["mem"], env: { MEMORY_FILE_PATH: "/m/memory.jsonl" } }),
+        entry("gemini", "memory", { command: "npx", args: ["mem"], env: { MEMORY_FILE_PATH: "/m/gmem.jsonl" } }),
+        entry("codex", "memory", { command: "npx", args: ["mem"], env: { MEMORY_FILE_PATH: "/m/cmem.jsonl", SECRET_TOKEN: "s" } }),
+        // The same values in another key order are the same server.
+        entry("cursor", "memory", { command: "npx", args: ["mem"], env: { SECRET_TOKEN: "s", MEMORY_FILE_PATH: "/m/cmem.jsonl" } }),
       ],
       "/s",
     );
-    expect(p[0]!.env).toEqual({ TOKEN: "one", A: "x", B: "y" });
-    expect(p[0]!.envConflicts).toEqual(["TOKEN"]);
+    expect(p.map((s) => [s.name, s.env, s.sources.map((e) => e.host)])).toEqual([
+      ["memory", { MEMORY_FILE_PATH: "/m/memory.jsonl" }, ["claude-code"]],
+      ["memory-gemini", { MEMORY_FILE_PATH: "/m/gmem.jsonl" }, ["gemini"]],
+      ["memory-codex", { MEMORY_FILE_PATH: "/m/cmem.jsonl", SECRET_TOKEN: "s" }, ["codex", "cursor"]],
+    ]);
+  });
+
+  test("an empty env and no env are the same server", () => {
+    const p = planServers([entry("a", "m", { command: "npx", env: {} }), entry("b", "m", { command: "npx" })], "/s");
+    expect(p).toHaveLength(1);
   });
 
   test("servers already in the manifest keep their name and socket; new names avoid theirs", () => {
-    const existing = [{ name: "memory", cmd: "npx", args: ["mem"], socket: "/old/memory.sock" }];
+    const existing = [{ name: "memory", cmd: "npx", args: ["mem"], env: {}, socket: "/old/memory.sock" }];
     const p = planServers(
       [entry("cursor", "mem", { command: "npx", args: ["mem"] }), entry("cursor", "memory", { command: "uvx", args: ["x"] })],
       "/s",

@@ -64,9 +64,9 @@ describe.each(HOSTS.map((h) => h.id))("rewire --host %s", (id) => {
           expect(now).toEqual(e.raw); // URL servers and host-templated entries: untouched
           continue;
         }
-        const server = p.cfg.servers.find((s) => s.cmd === e.command && Bun.deepEquals(s.args, e.args))!;
+        const server = p.cfg.servers.find((s) => s.cmd === e.command && Bun.deepEquals(s.args, e.args) && Bun.deepEquals(s.env, e.env))!;
         expect(now.command).toBe(p.proxy);
-        expect(now.args).toEqual(["--socket", server.socket]);
+        expect(now.args).toEqual(["--socket", server.socket, "--config", p.manifest]);
         for (const k of LAUNCH_KEYS) if (k !== "command" && k !== "args") expect(now[k]).toBeUndefined();
         for (const [k, v] of Object.entries(e.raw)) if (!LAUNCH_KEYS.has(k)) expect(now[k]).toEqual(v);
         if (id === "vscode") expect(now.type).toBe("stdio");
@@ -100,7 +100,7 @@ describe.each(HOSTS.map((h) => h.id))("rewire --host %s", (id) => {
     // --restore puts the original bytes back.
     const restore = await mux(["rewire", "--restore", "--host", id, ...where(p)]);
     expect(restore.code).toBe(0);
-    expect(restore.stdout).toContain("restored from");
+    expect(restore.stdout).toContain("restored ");
     files.forEach((f, i) => expect(readFileSync(f, "utf8")).toBe(originals[i]!));
   }, 60_000);
 });
@@ -141,14 +141,14 @@ describe("rewire refusals", () => {
   test("--path rewires that file; stdio entries unknown to mux.toml are kept and named", async () => {
     const p = await prepared();
     const other = path.join(p.root, "project-mcp.json");
-    const text = `{\n  "mcpServers": {\n    "memory": { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"] },\n    "new-one": { "command": "node", "args": ["x.js"] }\n  }\n}\n`;
+    const text = `{\n  "mcpServers": {\n    "memory": { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"] },\n    "new-one": { "command": "node", "args": ["/opt/x.js"] }\n  }\n}\n`;
     writeFileSync(other, text);
     const r = await mux(["rewire", "--host", "cursor", "--path", other, ...p.args]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("kept new-one: has no server with the same command and args in");
+    expect(r.stdout).toContain("kept new-one: has no server with the same command, args, cwd and env in");
     const doc = JSON.parse(readFileSync(other, "utf8"));
     expect(doc.mcpServers.memory.command).toBe(p.proxy);
-    expect(doc.mcpServers["new-one"]).toEqual({ command: "node", args: ["x.js"] });
+    expect(doc.mcpServers["new-one"]).toEqual({ command: "node", args: ["/opt/x.js"] });
     expect(readFileSync(path.join(p.home, HOST_FILES.cursor!), "utf8")).toContain('"command": "npx"');
   }, 60_000);
 
@@ -185,7 +185,7 @@ describe("rewire refusals", () => {
     const h = copyHome();
     const r = await mux(["rewire", "--restore", "--host", "junie", ...where(h)]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("no rmcp-mux backup of");
+    expect(r.stderr).toContain("no rmcp-mux backup to restore");
   }, 60_000);
 });
 
@@ -206,7 +206,7 @@ describe.each(["gemini", "junie"])("rewire --host %s run from $HOME", (id) => {
     expect(backups(file)).toHaveLength(1);
     const back = await mux(["rewire", "--restore", "--host", id, ...fromHome.slice(0, 6)]);
     expect(back.code).toBe(0);
-    expect(back.stdout.match(/restored from/g)).toHaveLength(1);
+    expect(back.stdout.match(/: restored /g)).toHaveLength(1);
     expect(readFileSync(file, "utf8")).toBe(original);
   }, 60_000);
 });

@@ -50,7 +50,7 @@ describe("rmcp-mux scan", () => {
     expect(r.code).toBe(0);
     noSecrets(r.stdout);
     expect(r.stdout).toContain("Host configs found (9):");
-    expect(r.stdout).toContain("stdio servers for rmcp-mux (12, duplicates merged):");
+    expect(r.stdout).toContain("stdio servers for rmcp-mux (12, the same command, args, cwd and env merged):");
     expect(r.stdout).toContain("github: docker run -i --rm -e GITHUB_PERSONAL_ACCESS_TOKEN ghcr.io/github/github-mcp-server  [env: GITHUB_PERSONAL_ACCESS_TOKEN]");
     expect(r.stdout).toContain("stripe: remote (URL) server, left as is");
   }, 30_000);
@@ -109,5 +109,26 @@ describe("rmcp-mux scan", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${manifest}:`);
     expect(readFileSync(manifest, "utf8")).toBe("[servers.x]\ncmd = 5\n");
+  }, 30_000);
+
+  test("relative paths: a project entry is anchored to its project, a user entry is flagged and left out", async () => {
+    const h = copyHome();
+    const file = path.join(h.home, HOST_FILES["claude-code"]!);
+    const doc = JSON.parse(readFileSync(file, "utf8"));
+    doc.mcpServers.local = { type: "stdio", command: "node", args: ["./dist/index.js"], env: {} };
+    doc.projects["/home/user/src/webapp"].mcpServers.local = { type: "stdio", command: "node", args: ["./dist/index.js"], env: {} };
+    writeFileSync(file, JSON.stringify(doc, null, 2));
+    const r = await mux(["scan", "--json", ...where(h)]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const entries = out.files.find((f: any) => f.host === "claude-code").servers.filter((s: any) => s.name === "local");
+    expect(entries.map((e: any) => [e.scope, e.kind, e.unresolved])).toEqual([
+      ["user", "relative", "./dist/index.js"],
+      ["project /home/user/src/webapp", "stdio", undefined],
+    ]);
+    const local = out.servers.filter((s: any) => s.name.startsWith("local"));
+    expect(local.map((s: any) => [s.command, s.args, s.cwd])).toEqual([["node", ["/home/user/src/webapp/dist/index.js"], "/home/user/src/webapp"]]);
+    const text = await mux(["scan", ...where(h)]);
+    expect(text.stdout).toContain("local: has a relative path (./dist/index.js) and no known folder to resolve it against");
   }, 30_000);
 });

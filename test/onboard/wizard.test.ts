@@ -76,7 +76,7 @@ describe("wizard (interactive flow)", () => {
     ]);
     expect(statSync(s.config).mode & 0o777).toBe(0o600);
     const cursor = JSON.parse(readFileSync(path.join(s.home, HOST_FILES.cursor!), "utf8"));
-    expect(cursor.mcpServers.memory).toEqual({ command: s.proxy, args: ["--socket", path.join(socks, "memory.sock")] });
+    expect(cursor.mcpServers.memory).toEqual({ command: s.proxy, args: ["--socket", path.join(socks, "memory.sock"), "--config", s.config] });
     expect(cursor.mcpServers.playwright.command).toBe("npx"); // not picked: left for the host to run
     for (const id of ["claude-desktop", "claude-code", "codex", "vscode", "gemini", "windsurf", "junie"]) expect(s.unchanged(id)).toBe(true);
   }, 30_000);

@@ -17,7 +17,7 @@ let dash: Dashboard | null = null;
 
 afterEach(async () => {
   await dash?.quit();
-  await setup?.dispose();
+  setup?.renderer.destroy();
   dash = setup = null;
   await cleanup();
 });

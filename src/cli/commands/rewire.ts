@@ -1,6 +1,7 @@
 /**
  * `rmcp-mux rewire --host NAME`: point a host's stdio servers at rmcp-mux (proxy entries on the sockets from
- * mux.toml), with a timestamped backup first; `--dry-run` shows the diff; `--restore` puts the newest backup back.
+ * mux.toml), with a timestamped backup and a record of each changed entry first; `--dry-run` shows the diff;
+ * `--restore` undoes exactly the recorded entries that are still as rewire wrote them.
  */
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
@@ -49,7 +50,7 @@ export default defineCommand({
     config: { type: "string", description: "The mux.toml whose sockets to use (default ~/.rmcp-servers/rmcp-mux/mux.toml)", valueHint: "PATH" },
     proxy: { type: "string", description: "rmcp-mux-proxy to run (default: next to rmcp-mux, on PATH, or ~/.local/bin)", valueHint: "PATH" },
     "dry-run": { type: "boolean", description: "Print a unified diff (env values masked) and write nothing" },
-    restore: { type: "boolean", description: "Put the newest backup of the host's file back" },
+    restore: { type: "boolean", description: "Undo the entries rewire changed (entries changed since are refused; the rest stays)" },
     ...CONTEXT_ARGS,
   },
   async run({ args }) {
@@ -58,7 +59,7 @@ export default defineCommand({
       if (!host) throw new UsageError(`--host must be one of ${HOSTS.map((h) => h.id).join(", ")}${args.host ? ` (was "${args.host}")` : ""}`);
       const ctx: HostContext = hostContext(args);
       const files = hostFiles(host, ctx, args.path);
-      if (args.restore) return restore(files, ctx.home);
+      if (args.restore) return restore(host, files, ctx.home, Boolean(args["dry-run"]));
       const { readManifest, rewireFile } = await import("../../hosts/apply.ts");
       const manifest = path.resolve(expandHome(args.config ?? defaultManifest(ctx.home)));
       const state = await readManifest(manifest);
@@ -68,7 +69,7 @@ export default defineCommand({
       let failed = false;
       for (const spec of files) {
         const dryRun = Boolean(args["dry-run"]);
-        const o = await rewireFile(host, spec, state.servers, proxy, { dryRun, manifestLabel: tildify(manifest, ctx.home) });
+        const o = await rewireFile(host, spec, state.servers, proxy, { dryRun, manifestLabel: tildify(manifest, ctx.home), manifest });
         if (o.error) {
           failed = true;
           process.stderr.write(`rmcp-mux rewire: ${o.file}: ${o.error}\n`);
@@ -82,18 +83,29 @@ export default defineCommand({
   },
 });
 
-async function restore(files: HostFileSpec[], home: string): Promise<number> {
-  const { restoreLatest } = await import("../../hosts/files.ts");
-  let missing = false;
+async function restore(host: HostDef, files: HostFileSpec[], home: string, dryRun: boolean): Promise<number> {
+  const { restoreFile } = await import("../../hosts/apply.ts");
+  let failed = false;
   for (const f of files) {
-    const r = await restoreLatest(f.path);
-    if (!r) {
-      missing = true;
-      process.stderr.write(`rmcp-mux rewire: no rmcp-mux backup of ${f.path} to restore\n`);
-    } else
-      process.stdout.write(
-        `${tildify(f.path, home)}: restored from ${tildify(r.backup, home)}${r.saved ? ` (the replaced version is in ${tildify(r.saved, home)})` : " (it was already identical)"}\n`,
-      );
+    const o = await restoreFile(host, f, { dryRun });
+    const file = tildify(f.path, home);
+    if (o.error) {
+      failed = true;
+      process.stderr.write(`rmcp-mux rewire: ${f.path}: ${o.error}\n`);
+      continue;
+    }
+    const p = o.plan!;
+    if (dryRun) process.stdout.write(o.diff);
+    const lines: string[] = [];
+    if (p.restored.length === 0) lines.push(`${file}: nothing to restore${p.already.length ? ` (${p.already.join(", ")} already as before the rewire)` : ""}`);
+    else if (dryRun) lines.push(`${file}: would restore ${p.restored.join(", ")} (dry run, nothing written)`);
+    else lines.push(`${file}: restored ${p.restored.join(", ")}${o.saved ? `; the version before this restore is in ${tildify(o.saved, home)}` : ""}`);
+    for (const r of p.refused) lines.push(`  refused ${r.entry}: ${r.reason}`);
+    if (p.refused.length) {
+      failed = true;
+      lines.push("  Put those entries back by hand if you want them as before the rewire; everything else in the file was left as it is now.");
+    }
+    process.stdout.write(`${lines.join("\n")}\n`);
   }
-  return missing ? 1 : 0;
+  return failed ? 1 : 0;
 }

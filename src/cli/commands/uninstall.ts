@@ -45,15 +45,25 @@ export default defineCommand({
       }
       const removed = dry ? "would remove" : "removed";
       let code = 0;
-      const { restoreLatest } = await import("../../hosts/files.ts");
+      // Each host file gets back exactly the entries rewire changed (the rest of it stays as it is now). All
+      // are checked first: an entry changed since the rewire stops the uninstall before anything is touched.
+      const { restoreFile } = await import("../../hosts/apply.ts");
+      const blocked: string[] = [];
       for (const h of s.hosts) {
-        if (dry) {
-          out(`would restore ${t(h.file)} (${h.host}: ${h.entries.join(", ")}) from ${t(h.backup as string)}`);
-          continue;
-        }
-        const r = await restoreLatest(h.file);
-        out(`restored ${t(h.file)} (${h.host}) from ${t(r?.backup ?? (h.backup as string))}`);
-        if (r?.saved) s.kept.push(`${r.saved} (your host file as it was before this restore)`);
+        const o = await restoreFile(h.def, h.spec, { dryRun: true });
+        if (o.error) blocked.push(`${t(h.file)}: ${o.error}`);
+        for (const r of o.plan?.refused ?? []) blocked.push(`${t(h.file)}: ${r.entry}: ${r.reason}`);
+      }
+      if (blocked.length > 0) {
+        for (const b of blocked) process.stderr.write(`rmcp-mux: ${b}\n`);
+        process.stderr.write("rmcp-mux: put those entries back by hand, then run uninstall again; nothing was changed\n");
+        return 1;
+      }
+      for (const h of s.hosts) {
+        const o = await restoreFile(h.def, h.spec, { dryRun: dry });
+        const entries = o.plan?.restored.join(", ") || h.entries.join(", ");
+        out(`${dry ? "would restore" : "restored"} ${t(h.file)} (${h.host}: ${entries})`);
+        if (o.saved) s.kept.push(`${o.saved} (your host file as it was before this restore)`);
       }
       if (s.services.length > 0) {
         const { describePlan, executePlan, planUninstall } = await import("../../service/actions.ts");

@@ -109,7 +109,7 @@ export async function runWizard(o: WizardOptions, io: Io): Promise<number> {
     else {
       const state = (await readManifest(o.config))!;
       for (const r of rewire) {
-        const out = await rewireFile(r.host, r.spec, state.servers, o.proxy, { dryRun: false, manifestLabel: show(o.config) });
+        const out = await rewireFile(r.host, r.spec, state.servers, o.proxy, { dryRun: false, manifestLabel: show(o.config), manifest: o.config });
         if (out.error) io.say(`! ${show(out.file)}: ${out.error}`);
         else io.say(describeOutcome(out, home, false).trimEnd());
         failed ||= Boolean(out.error);

@@ -73,6 +73,8 @@ export class Lifecycle implements Family {
     c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
     c.initRawId = this.ctx.rawIdOf(line);
     c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
+    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
     c.phase = Phase.Initializing;
     if (this.initResult !== null) return this.completeInitialize(c);
     if (this.final) {
@@ -99,6 +101,7 @@ export class Lifecycle implements Family {
     // The backend's protocol version is answered even to a client that asked for another: the spec
     // lets a server answer a version it supports, and the client decides whether to go on.
     this.ctx.emit(c.id, resultLine(c.initRawId, this.initResult as string));
+    this.ctx.log("debug", `client ${c.id} handshake done`);
     c.phase = Phase.Ready;
     if (this.state === "ready") this.flushQueue(c);
   }

@@ -1,0 +1,58 @@
+/** `rmcp-mux scan --snippet DIR`: one snippet per host, each parsing in that host's format to proxy entries. */
+import { afterAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
+import { collectEntries } from "../../src/hosts/discover.ts";
+import { formatOf } from "../../src/hosts/format.ts";
+import { HOSTS, hostById } from "../../src/hosts/index.ts";
+import { copyHome, mux, removeHomes, SECRETS, where } from "./fixture-home.ts";
+
+afterAll(removeHomes);
+
+test("each host found gets a snippet in its own format whose entries are proxy entries on the manifest's sockets", async () => {
+  const h = copyHome();
+  const manifest = path.join(h.root, "mux.toml");
+  const dir = path.join(h.root, "snippets");
+  const proxy = "/opt/rmcp/rmcp-mux-proxy";
+  const r = await mux(["scan", ...where(h), "--manifest", manifest, "--socket-dir", path.join(h.root, "s"), "--snippet", dir, "--proxy", proxy]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("Snippets (paste over the entries of the same name");
+  const cfg = await loadConfig(manifest);
+  const sockets = new Set(cfg.servers.map((s) => s.socket));
+  const files = readdirSync(dir).sort();
+  expect(files).toEqual(HOSTS.map((x) => `${x.id}.${x.format}`).sort());
+  for (const name of files) {
+    const host = hostById(name.replace(/\.(json|toml)$/, ""))!;
+    const text = readFileSync(path.join(dir, name), "utf8");
+    for (const v of SECRETS) expect(text).not.toContain(v);
+    const doc = formatOf(host.format).parse(text); // throws if the snippet is not valid in the host's format
+    const entries = collectEntries(host, { path: name, scope: "user" }, doc);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      expect(e.kind).toBe("proxy");
+      expect(e.command).toBe(proxy);
+      expect(e.args[0]).toBe("--socket");
+      expect(sockets.has(e.args[1]!)).toBe(true);
+      expect(e.args.slice(2)).toEqual(["--config", manifest]);
+    }
+    if (host.id === "vscode") for (const e of entries) expect(e.raw.type).toBe("stdio");
+  }
+  // Host keys other than how to launch stay (Codex's timeouts, Gemini's trust), as rewire would keep them.
+  const codex = formatOf("toml").parse(readFileSync(path.join(dir, "codex.toml"), "utf8")) as any;
+  expect(codex.mcp_servers.memory.startup_timeout_sec).toBe(20);
+  expect(codex.mcp_servers.github.env).toBeUndefined();
+  const claude = JSON.parse(readFileSync(path.join(dir, "claude-code.json"), "utf8"));
+  expect(Object.keys(claude.projects["/home/user/src/webapp"].mcpServers).sort()).toEqual(["memory", "postgres"]);
+}, 60_000);
+
+test("without --manifest the snippets point at the default manifest and say it still needs writing", async () => {
+  const h = copyHome();
+  const dir = path.join(h.root, "snippets");
+  const r = await mux(["scan", ...where(h), "--snippet", dir]);
+  expect(r.code).toBe(0);
+  const def = path.join(h.home, ".rmcp-servers/rmcp-mux/mux.toml");
+  expect(r.stdout).toContain("are not in ~/.rmcp-servers/rmcp-mux/mux.toml yet: rmcp-mux scan --manifest ~/.rmcp-servers/rmcp-mux/mux.toml");
+  const cursor = JSON.parse(readFileSync(path.join(dir, "cursor.json"), "utf8"));
+  expect(Object.values(cursor.mcpServers).every((e: any) => e.args.at(-1) === def)).toBe(true);
+}, 60_000);
