@@ -2,7 +2,7 @@
  * Talking to a running daemon's control socket: one request and its answer, or a subscription.
  * Used by the CLI and the dashboard; light on purpose (no config, no arktype).
  */
-import { LineDecoder } from "../wire/framing.ts";
+import { dialUnix, type DialedLink } from "../runtime/links/unix-dial.ts";
 import type { ControlAnswer, ControlEvent, ControlRequest } from "./protocol.ts";
 
 export class NoDaemonError extends Error {
@@ -26,33 +26,24 @@ export async function connectControl(
   // The daemon answers concurrently (a restart takes longer than a status), so answers are matched by id.
   const waiting = new Map<string | number, (a: ControlAnswer) => void>();
   let nextId = 1;
-  let closedResolve!: () => void;
-  const closed = new Promise<void>((r) => (closedResolve = r));
-  const decoder = new LineDecoder(64 * 1024 * 1024, {
-    onLine(line) {
-      const msg = JSON.parse(line) as ControlAnswer | ControlEvent;
-      if ("event" in msg) return onEvent(msg);
-      // An answer without an id (the request could not be read) belongs to the oldest request.
-      const key = msg.id ?? waiting.keys().next().value;
-      if (key === undefined) return;
-      const resolve = waiting.get(key);
-      waiting.delete(key);
-      resolve?.(msg);
-    },
-    onOversize() {},
-  });
-  let conn: Awaited<ReturnType<typeof Bun.connect>>;
+  let conn: DialedLink;
   try {
-    conn = await Bun.connect({
-      unix: socket,
-      socket: {
-        data: (_s, chunk) => decoder.push(chunk),
-        close: () => {
-          for (const w of waiting.values()) w({ ok: false, error: "the daemon closed the control connection" });
-          waiting.clear();
-          closedResolve();
-        },
-        error: () => {},
+    conn = await dialUnix(socket, {
+      maxLineBytes: 64 * 1024 * 1024,
+      maxQueuedBytes: 1024 * 1024,
+      onLine(line) {
+        const msg = JSON.parse(line) as ControlAnswer | ControlEvent;
+        if ("event" in msg) return onEvent(msg);
+        // An answer without an id (the request could not be read) belongs to the oldest request.
+        const key = msg.id ?? waiting.keys().next().value;
+        if (key === undefined) return;
+        const resolve = waiting.get(key);
+        waiting.delete(key);
+        resolve?.(msg);
+      },
+      onClose() {
+        for (const w of waiting.values()) w({ ok: false, error: "the daemon closed the control connection" });
+        waiting.clear();
       },
     });
   } catch {
@@ -63,12 +54,11 @@ export async function connectControl(
       const id = req.id ?? `c${nextId++}`;
       return new Promise((resolve) => {
         waiting.set(id, resolve);
-        // Control requests are tiny; the kernel takes them whole.
-        conn.write(`${JSON.stringify({ ...req, id })}\n`);
+        conn.send(JSON.stringify({ ...req, id }));
       });
     },
     close: () => conn.end(),
-    closed,
+    closed: conn.closed,
   };
 }
 

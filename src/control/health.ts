@@ -2,7 +2,7 @@
  * A real MCP round trip through a server's socket: `initialize`, `notifications/initialized`, `ping`.
  * Healthy means the backend (or the mux's cached handshake) answered and the ping came back.
  */
-import { LineDecoder } from "../wire/framing.ts";
+import { dialUnix } from "../runtime/links/unix-dial.ts";
 import { PathError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
@@ -27,7 +27,10 @@ export class HealthError extends PathError {
 
 export async function checkHealth(socket: string, timeoutMs = 10_000): Promise<HealthResult> {
   const answers = new Map<string, (msg: { result?: Record<string, unknown>; error?: { message?: string } }) => void>();
-  const decoder = new LineDecoder(64 * 1024 * 1024, {
+  let closed: (() => void) | null = null;
+  const conn = await dialUnix(socket, {
+    maxLineBytes: 64 * 1024 * 1024,
+    maxQueuedBytes: 1024 * 1024,
     onLine(line) {
       try {
         const msg = JSON.parse(line);
@@ -36,12 +39,7 @@ export async function checkHealth(socket: string, timeoutMs = 10_000): Promise<H
         // not ours to judge: only the answers we wait for matter
       }
     },
-    onOversize() {},
-  });
-  let closed: (() => void) | null = null;
-  const conn = await Bun.connect({
-    unix: socket,
-    socket: { data: (_s, c) => decoder.push(c), close: () => closed?.(), error: () => {} },
+    onClose: () => closed?.(),
   }).catch(() => {
     throw new HealthError(socket, "nothing is listening (is the rmcp-mux daemon running?)");
   });
@@ -54,7 +52,7 @@ export async function checkHealth(socket: string, timeoutMs = 10_000): Promise<H
         if (msg.error) reject(new HealthError(socket, `${method} failed: ${msg.error.message ?? JSON.stringify(msg.error)}`));
         else resolve(msg.result ?? {});
       });
-      conn.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) })}\n`);
+      conn.send(JSON.stringify({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) }));
     });
   try {
     const t0 = performance.now();
@@ -64,7 +62,7 @@ export async function checkHealth(socket: string, timeoutMs = 10_000): Promise<H
       clientInfo: { name: "rmcp-mux-health", version: VERSION },
     });
     const t1 = performance.now();
-    conn.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+    conn.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
     await call("health-ping", "ping");
     const t2 = performance.now();
     return {

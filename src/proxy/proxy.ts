@@ -8,11 +8,10 @@
  *
  * Keep this file's imports light: hosts start a proxy for every session.
  */
-import type { Socket } from "bun";
+import { dialUnix, type DialedLink } from "../runtime/links/unix-dial.ts";
 import { LineDecoder } from "../wire/framing.ts";
 import { errorLine, INTERNAL_ERROR, NULL_ID } from "../wire/jsonrpc.ts";
 import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel } from "../wire/scan.ts";
-import { Outbox } from "../wire/outbox.ts";
 
 export interface ProxyOptions {
   socket: string;
@@ -42,8 +41,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   const open = new Set<string>();
   let initLine: string | null = null;
   let stdinDone = false;
-  let socket: Socket<undefined> | null = null;
-  let outbox: Outbox | null = null;
+  let link: DialedLink | null = null;
   let settle!: (code: number) => void;
   const finished = new Promise<number>((r) => (settle = r));
 
@@ -52,41 +50,35 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   };
   const flushHost = () => void o.stdout.flush?.();
 
-  const fromDaemon = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
-    onLine(line) {
-      // Answers are most of the traffic: find their id without a full scan when it stands where SDKs put it.
-      const isAnswer = quickResponseId(line, spans) || (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0);
-      if (isAnswer) {
-        const rawId = line.slice(spans.idStart, spans.idEnd);
-        if (rawId === REPLAY_ID) return; // the answer to our own replayed handshake
-        open.delete(rawId);
-      }
-      toHost(line);
-      if (stdinDone) finishIfDrained();
-    },
-    onOversize: (n) => o.stderr(`rmcp-mux-proxy: dropped a ${n}-byte message from the daemon`),
-  });
+  const fromDaemon = (line: string) => {
+    // Answers are most of the traffic: find their id without a full scan when it stands where SDKs put it.
+    const isAnswer = quickResponseId(line, spans) || (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0);
+    if (isAnswer) {
+      const rawId = line.slice(spans.idStart, spans.idEnd);
+      if (rawId === REPLAY_ID) return; // the answer to our own replayed handshake
+      open.delete(rawId);
+    }
+    toHost(line);
+    if (stdinDone) finishIfDrained();
+  };
 
   let lastError = "";
   const connect = async (windowMs = o.retryMs, quiet = false): Promise<boolean> => {
     const deadline = performance.now() + windowMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        socket = await Bun.connect<undefined>({
-          unix: o.socket,
-          socket: {
-            data: (_s, chunk) => {
-              fromDaemon.push(chunk);
-              flushHost();
-            },
-            drain: () => outbox?.drain(),
-            close: () => onDaemonGone(),
-            error: (_s, e) => {
-              lastError = e.message;
-            },
+        // Each connection frames its own bytes: a line cut off by a dead daemon never joins the next one's.
+        link = await dialUnix(o.socket, {
+          maxLineBytes: o.maxLineBytes ?? 256 * 1024 * 1024,
+          maxQueuedBytes: 64 * 1024 * 1024,
+          onLine: fromDaemon,
+          onOversize: (n) => o.stderr(`rmcp-mux-proxy: dropped a ${n}-byte message from the daemon`),
+          afterChunk: flushHost,
+          onClose: () => onDaemonGone(),
+          onError: (m) => {
+            lastError = m;
           },
         });
-        outbox = new Outbox(socket, 64 * 1024 * 1024, () => socket?.end());
         return true;
       } catch (e) {
         lastError = (e as Error).message;
@@ -108,8 +100,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
 
   let reconnecting = false;
   const onDaemonGone = () => {
-    socket = null;
-    outbox = null;
+    link = null;
     // Requests that may have reached a server are answered, never resent.
     for (const rawId of open) {
       toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon connection lost before the answer arrived", "backend_unavailable"));
@@ -125,8 +116,8 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
       o.stderr("rmcp-mux-proxy: reconnected to the daemon");
       if (initLine !== null) {
         scanTopLevel(initLine, spans);
-        outbox?.push(initLine.slice(0, spans.idStart) + REPLAY_ID + initLine.slice(spans.idEnd));
-        outbox?.push('{"jsonrpc":"2.0","method":"notifications/initialized"}');
+        link?.send(initLine.slice(0, spans.idStart) + REPLAY_ID + initLine.slice(spans.idEnd));
+        link?.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
       }
     });
   };
@@ -139,7 +130,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
         (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart >= 0);
       if (isRequest) {
         const rawId = line.slice(spans.idStart, spans.idEnd);
-        if (outbox === null) {
+        if (link === null) {
           toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon is not reachable right now; retry shortly", "backend_unavailable"));
           return flushHost();
         }
@@ -154,7 +145,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
           // the daemon answers malformed JSON itself
         }
       }
-      outbox?.push(line);
+      link?.send(line);
     },
     onOversize: (n) => {
       toHost(errorLine(NULL_ID, -32600, `Request too large (${n} bytes) for rmcp-mux-proxy`, "too_large"));
@@ -189,8 +180,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   })();
 
   const code = await finished;
-  const last = socket as Socket<undefined> | null;
-  last?.end();
+  (link as DialedLink | null)?.end();
   return code;
 }
 
