@@ -237,6 +237,36 @@ async function collectLines(
 /** True when something accepts a connection on `socketPath` (the daemon's own probe; the connection is closed at once). */
 export const canConnect = (socketPath: string): Promise<boolean> => socketAnswers(socketPath);
 
+/**
+ * Resolves with `probe()`'s first defined value. `park` registers a re-check for the next time something
+ * arrives (a line from a process); rejects when the process has exited or `timeoutMs` has passed.
+ */
+export function waitUntil<T>(
+  probe: () => T | undefined,
+  timeoutMs: number,
+  o: { park(recheck: () => void): void; exited(): boolean; timeoutError(): Error; exitError(): Error },
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const finish = (f: () => void) => {
+      done = true;
+      clearTimeout(timer);
+      f();
+    };
+    const check = () => {
+      if (done) return;
+      const v = probe();
+      if (v !== undefined) return finish(() => resolve(v));
+      if (o.exited()) return finish(() => reject(o.exitError()));
+      o.park(check);
+    };
+    const timer = setTimeout(() => {
+      if (!done) finish(() => reject(o.timeoutError()));
+    }, timeoutMs);
+    check();
+  });
+}
+
 export interface StartOptions {
   /** sockets that must accept a connection before startDaemon resolves (default: every socket in the config) */
   waitSockets?: string[];
@@ -283,33 +313,12 @@ export async function startDaemon(configPath: string, extraArgs: string[] = [], 
 
   const stderrText = () => stderrLines.join("\n");
 
-  /** Resolves with `probe()`'s first defined value, re-checked on every new line; rejects on exit or timeout. */
   const waitStderr = <T,>(probe: () => T | undefined, waitMs: number, what: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      let done = false;
-      const check = () => {
-        if (done) return;
-        const v = probe();
-        if (v !== undefined) {
-          done = true;
-          clearTimeout(timer);
-          resolve(v);
-          return;
-        }
-        if (isExited) {
-          done = true;
-          clearTimeout(timer);
-          reject(new Error(`daemon exited (code ${proc.exitCode}) before ${what}; stderr:\n${stderrText()}`));
-          return;
-        }
-        lineWaiters.push(check);
-      };
-      const timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        reject(new Error(`no ${what} within ${waitMs} ms; stderr:\n${stderrText()}`));
-      }, waitMs);
-      check();
+    waitUntil(probe, waitMs, {
+      park: (fn) => lineWaiters.push(fn),
+      exited: () => isExited,
+      timeoutError: () => new Error(`no ${what} within ${waitMs} ms; stderr:\n${stderrText()}`),
+      exitError: () => new Error(`daemon exited (code ${proc.exitCode}) before ${what}; stderr:\n${stderrText()}`),
     });
 
   const daemon: Daemon = {

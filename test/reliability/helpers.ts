@@ -22,6 +22,7 @@ import {
   trackPid,
   VERBOSE,
   waitFor,
+  waitUntil,
   type RpcMessage,
 } from "../e2e/harness.ts";
 
@@ -291,28 +292,12 @@ export function spawnProxy(socketPath: string, extra: string[] = []): ProxyProc 
   });
   const consumed = new Set<number>();
   const waitGeneric = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      let done = false;
-      const timer = setTimeout(() => {
-        done = true;
-        reject(new Error(`proxy: timed out after ${timeoutMs} ms waiting for ${what}; stdout: ${lines.slice(-5).join(" | ")}; stderr: ${stderr.join(" | ")}`));
-      }, timeoutMs);
-      const tryIt = () => {
-        if (done) return;
-        const v = check();
-        if (v !== undefined) {
-          done = true;
-          clearTimeout(timer);
-          return resolve(v);
-        }
-        if (isExited) {
-          done = true;
-          clearTimeout(timer);
-          return reject(new Error(`proxy exited (${proc.exitCode}) while waiting for ${what}; stderr: ${stderr.join(" | ")}`));
-        }
-        wakers.push(tryIt);
-      };
-      tryIt();
+    waitUntil(check, timeoutMs, {
+      park: (fn) => wakers.push(fn),
+      exited: () => isExited,
+      timeoutError: () =>
+        new Error(`proxy: timed out after ${timeoutMs} ms waiting for ${what}; stdout: ${lines.slice(-5).join(" | ")}; stderr: ${stderr.join(" | ")}`),
+      exitError: () => new Error(`proxy exited (${proc.exitCode}) while waiting for ${what}; stderr: ${stderr.join(" | ")}`),
     });
   return {
     proc,
