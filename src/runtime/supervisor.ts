@@ -212,8 +212,4 @@ export class Supervisor {
   get isStopping(): boolean {
     return this.stopping;
   }
-
-  get isOperatorStopped(): boolean {
-    return this.operatorStopped;
-  }
 }
