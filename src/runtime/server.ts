@@ -13,7 +13,7 @@ import { VERSION } from "../version.ts";
 import { Child, SpawnError, type ChildEvents, type ChildSpec } from "./child.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
-import type { ClientLink, LinkEvents } from "./links/link.ts";
+import type { ClientHello, ClientLink, LinkEvents } from "./links/link.ts";
 import { serveUnix } from "./links/unix-front.ts";
 import { Listener } from "./listener.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -154,14 +154,15 @@ export class MuxServer {
       const leftover = reapLeftover(this.config.socket);
       if (leftover !== null) this.log("warn", `killed pid ${leftover}, left running by a daemon that died`);
     }
-    front.serve((link) => this.accept(link));
+    front.serve((link) => this.attach(link));
     this.log("info", `listening on ${this.config.socket}`);
     if (!this.config.lazy_start) this.supervisor.want();
     this.heartbeat?.start();
     this.changed();
   }
 
-  private accept(link: ClientLink): LinkEvents | null {
+  /** Takes a client link from any front (Unix socket, HTTP session); null refuses it (the server is stopping). */
+  attach(link: ClientLink, _hello?: ClientHello): LinkEvents | null {
     if (this.supervisor.isStopping) return null;
     const cid = this.nextCid++;
     const client: Client = { link, eof: false };

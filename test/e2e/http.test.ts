@@ -1,0 +1,123 @@
+/**
+ * The Streamable HTTP front with the official SDK 1.x client (StreamableHTTPClientTransport) against a
+ * real daemon and the fixture server: answers, progress per session, a socket client and an HTTP session
+ * on one backend process, DELETE, auth, /health.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import path from "node:path";
+import { cleanup, daemonStatus, RawClient, readPids, resultText } from "./harness.ts";
+import { closeHttpClients, httpClient, INIT, post, startHttpDaemon } from "./http-harness.ts";
+
+afterEach(async () => {
+  await closeHttpClients();
+  await cleanup();
+});
+
+const textOf = (r: any): string => r.content?.[0]?.text;
+
+describe("Streamable HTTP, 2025 era, SDK 1.x client", () => {
+  test("tools/list and tools/call answered on the POST", async () => {
+    const d = await startHttpDaemon({ fx: {} });
+    const { client, transport } = await httpClient(d, "fx", "sdk-http");
+    expect(transport.sessionId).toBeString();
+    expect(client.getServerVersion()?.name).toBe("fixture");
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name)).toContain("echo");
+    const r = await client.callTool({ name: "echo", arguments: { text: "over http" } });
+    expect(textOf(r)).toBe("over http");
+  });
+
+  test("two sessions at once: each gets its own answers and only its own progress", async () => {
+    const d = await startHttpDaemon({ fx: { max_active_clients: 4 } });
+    const [a, b] = await Promise.all([httpClient(d, "fx", "A"), httpClient(d, "fx", "B")]);
+    expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
+    const seen = { a: [] as number[], b: [] as number[] };
+    const [ra, rb, ea, eb] = await Promise.all([
+      a.client.callTool({ name: "progress", arguments: { steps: 3 } }, undefined, { onprogress: (p) => void seen.a.push(p.progress) }),
+      b.client.callTool({ name: "progress", arguments: { steps: 5 } }, undefined, { onprogress: (p) => void seen.b.push(p.progress) }),
+      a.client.callTool({ name: "slow", arguments: { ms: 50, text: "from A" } }),
+      b.client.callTool({ name: "echo", arguments: { text: "from B" } }),
+    ]);
+    expect(textOf(ra)).toBe("done");
+    expect(textOf(rb)).toBe("done");
+    expect(seen.a).toEqual([1, 2, 3]);
+    expect(seen.b).toEqual([1, 2, 3, 4, 5]);
+    expect(textOf(ea)).toBe("from A");
+    expect(textOf(eb)).toBe("from B");
+  });
+
+  test("an HTTP session and a socket client share one backend process", async () => {
+    const pidfile = path.join("/tmp", `mx-pids-${process.pid}-${Date.now()}`);
+    const d = await startHttpDaemon({ fx: { env: { FIXTURE_PIDFILE: pidfile } } });
+    const raw = await RawClient.connect(d.cfg.sockets.fx!);
+    await raw.initialize();
+    const { client } = await httpClient(d, "fx", "http-one");
+    const viaSocket = await raw.request("tools/call", { name: "stats", arguments: {} });
+    const viaHttp = await client.callTool({ name: "stats", arguments: {} });
+    const s1 = JSON.parse(resultText(viaSocket));
+    const s2 = JSON.parse(textOf(viaHttp));
+    expect(s1.pid).toBe(s2.pid);
+    expect(readPids(pidfile)).toEqual([s1.pid]);
+    // one handshake reached the backend, for both clients
+    expect(s2.initializeCount).toBe(1);
+    const st = await daemonStatus(d.ctl);
+    expect(st.servers[0]!.clients.connected).toBe(2);
+  });
+
+  test("after DELETE the session id gets 404 on POST, GET and DELETE", async () => {
+    const d = await startHttpDaemon({ fx: {} });
+    const { transport } = await httpClient(d, "fx", "short-lived");
+    const sid = transport.sessionId!;
+    await transport.terminateSession();
+    const ping = { jsonrpc: "2.0", id: 9, method: "ping" };
+    expect((await post(d, "fx", ping, { "Mcp-Session-Id": sid })).status).toBe(404);
+    const auth = { Authorization: `Bearer ${d.token}`, "Mcp-Session-Id": sid };
+    expect((await fetch(d.url("fx"), { headers: { ...auth, Accept: "text/event-stream" } })).status).toBe(404);
+    expect((await fetch(d.url("fx"), { method: "DELETE", headers: auth })).status).toBe(404);
+    // the router let the client go
+    const st = await daemonStatus(d.ctl);
+    expect(st.servers[0]!.clients.connected).toBe(0);
+  });
+
+  test("a session id of another server, or none, is refused", async () => {
+    const d = await startHttpDaemon({ fx: {}, gx: {} });
+    const init = await post(d, "fx", INIT());
+    const sid = init.headers.get("mcp-session-id")!;
+    expect(sid).toBeString();
+    await init.text();
+    expect((await post(d, "gx", { jsonrpc: "2.0", id: 2, method: "ping" }, { "Mcp-Session-Id": sid })).status).toBe(404);
+    expect((await post(d, "fx", { jsonrpc: "2.0", id: 2, method: "ping" })).status).toBe(400);
+    expect((await post(d, "nope", INIT())).status).toBe(404);
+  });
+});
+
+describe("Streamable HTTP auth", () => {
+  test("401 with WWW-Authenticate: Bearer without the token or with a wrong one; 403 for an unlisted Origin", async () => {
+    const d = await startHttpDaemon({ fx: {} }, { allowed_origins: ["http://ok.example"] });
+    const body = JSON.stringify(INIT());
+    const h = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
+    const none = await fetch(d.url("fx"), { method: "POST", headers: h, body });
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toStartWith("Bearer");
+    const wrong = await fetch(d.url("fx"), { method: "POST", headers: { ...h, Authorization: `Bearer ${d.token}x` }, body });
+    expect(wrong.status).toBe(401);
+    const evil = await post(d, "fx", INIT(), { Origin: "http://evil.example" });
+    expect(evil.status).toBe(403);
+    const ok = await post(d, "fx", INIT(), { Origin: "http://ok.example" });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as any).result.serverInfo.name).toBe("fixture");
+    // the GET stream and DELETE are guarded too
+    expect((await fetch(d.url("fx"), { headers: { Accept: "text/event-stream" } })).status).toBe(401);
+    expect((await fetch(d.url("fx"), { method: "DELETE" })).status).toBe(401);
+    // no request got through to the router
+    const st = await daemonStatus(d.ctl);
+    expect(st.servers[0]!.clients.connected).toBe(1);
+  });
+
+  test("GET /health answers 200 without auth and without details", async () => {
+    const d = await startHttpDaemon({ fx: {} });
+    const r = await fetch(`${d.base}/health`);
+    expect(r.status).toBe(200);
+    expect((await r.text()).trim()).toBe("ok");
+  });
+});
