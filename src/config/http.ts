@@ -76,3 +76,9 @@ export function resolveHttp(table: HttpTable | undefined, flag: string | undefin
     allowRemote: t.allow_remote,
   };
 }
+
+/** The base URL a host on this machine uses (an any-address listen is reached on loopback). */
+export function clientBase(cfg: Pick<HttpConfig, "hostname" | "port">): string {
+  const h = cfg.hostname === "0.0.0.0" ? "127.0.0.1" : cfg.hostname === "::" ? "::1" : cfg.hostname;
+  return `http://${h.includes(":") ? `[${h}]` : h}:${cfg.port}`;
+}
