@@ -70,7 +70,7 @@ interface Options {
 const EXTRA_STEPS = ["memory", "startup", "npx"];
 const GROUPS: Record<string, string[]> = {
   peers: ["supergateway-sse", "supergateway-http", "mcp-proxy", "mcp-hub"],
-  mux: ["mux-proxy", "mux-raw", "mux-raw-pipelined"],
+  mux: ["mux-proxy", "mux-raw", "mux-http", "mux-raw-pipelined"],
 };
 
 function usage(): string {

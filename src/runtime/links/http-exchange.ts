@@ -23,6 +23,8 @@ export class Exchange {
   done = false;
 
   constructor(
+    /** Its `signal` is read only by the idle sweep: a listener on every request costs more than the rest. */
+    readonly req: Request,
     ids: Iterable<string>,
     private readonly accepts: Accepts,
     private readonly headers: Record<string, string>,

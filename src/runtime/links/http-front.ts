@@ -105,9 +105,10 @@ export class HttpFront {
     this.server = Bun.serve({
       hostname: cfg.hostname,
       port: cfg.port,
-      // Keep-alive connections idle this long are closed; /mcp requests lift it (answers and streams may take long).
-      idleTimeout: 30,
-      fetch: (req, server) => this.route(req, server),
+      // No idle cut-off: an answer may take as long as request_timeout_ms and a GET stream may stay quiet for
+      // hours; lifting it per request costs more than the rest of the front's work. Sessions expire on their own.
+      idleTimeout: 0,
+      fetch: (req) => this.route(req),
       error: (e) => {
         this.deps.log("error", `http: ${e.stack ?? e.message}`);
         return text(500, "Internal Server Error");
@@ -125,7 +126,7 @@ export class HttpFront {
     return this.sessions.size;
   }
 
-  private route(req: Request, server: Server<undefined>): Response | Promise<Response> {
+  private route(req: Request): Response | Promise<Response> {
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", start);
@@ -142,7 +143,6 @@ export class HttpFront {
     }
     const target = this.deps.lookup(name);
     if (target === undefined) return text(404, `Not Found: no server named ${JSON.stringify(name)} in this daemon`);
-    server.timeout(req, 0);
     switch (req.method) {
       case "POST":
         return this.post(req, name, target);
@@ -198,9 +198,8 @@ export class HttpFront {
       return new Response(null, { status: 202 });
     }
     const headers: Record<string, string> = stateless ? {} : { "Mcp-Session-Id": session.id };
-    const ex = new Exchange(read.ids, accepts(req), headers, target.config.max_client_buffer_bytes, (n) => session.overflow(n));
+    const ex = new Exchange(req, read.ids, accepts(req), headers, target.config.max_client_buffer_bytes, (n) => session.overflow(n));
     session.begin(ex, read.tokens);
-    req.signal.addEventListener("abort", () => ex.abort(), { once: true });
     session.receive(body);
     if (stateless) void ex.finished.then(() => session.close());
     return ex.response;
@@ -226,6 +225,7 @@ export class HttpFront {
     const cutoff = this.now() - this.cfg.sessionIdleMs;
     let expired = 0;
     for (const s of this.sessions.values()) {
+      s.pruneAborted();
       if (!s.idle || s.lastActive > cutoff) continue;
       s.close();
       expired++;

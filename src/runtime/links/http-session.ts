@@ -57,6 +57,11 @@ export class HttpSession implements ClientLink {
     return this.live.length === 0 && this.getStream === null;
   }
 
+  /** Ends the POSTs whose client went away (an SSE stream learns it at once; a waiting JSON answer only here). */
+  pruneAborted(): void {
+    for (const ex of [...this.live]) if (ex.req.signal.aborted) ex.abort();
+  }
+
   /** Registers `ex` for its ids before its line goes to the router (which may answer at once). */
   begin(ex: Exchange, tokens: readonly string[]): void {
     this.lastActive = this.now();
