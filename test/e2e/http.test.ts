@@ -121,3 +121,18 @@ describe("Streamable HTTP auth", () => {
     expect((await r.text()).trim()).toBe("ok");
   });
 });
+
+describe("Streamable HTTP limits", () => {
+  test("a body over max_request_bytes gets 413 and the session stays usable", async () => {
+    const d = await startHttpDaemon({ fx: { max_request_bytes: 2000 } });
+    const init = await post(d, "fx", INIT());
+    const sid = init.headers.get("mcp-session-id")!;
+    await init.text();
+    const big = { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "echo", arguments: { text: "x".repeat(5000) } } };
+    const r = await post(d, "fx", big, { "Mcp-Session-Id": sid });
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as any).error.message).toContain("max_request_bytes (2000 bytes)");
+    const ok = await post(d, "fx", { jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "echo", arguments: { text: "small" } } }, { "Mcp-Session-Id": sid });
+    expect(((await ok.json()) as any).result.content[0].text).toBe("small");
+  });
+});

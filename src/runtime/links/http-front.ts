@@ -17,11 +17,11 @@ import { HttpAuth } from "./http-auth.ts";
 import { type Accepts, Exchange } from "./http-exchange.ts";
 import { HttpSession } from "./http-session.ts";
 import { ensureToken } from "./http-token.ts";
-import type { ClientHello, ClientLink, LinkEvents } from "./link.ts";
+import type { ClientLink, LinkEvents } from "./link.ts";
 
 /** A server as the front needs it (a MuxServer). */
 export interface HttpTarget {
-  attach(link: ClientLink, hello?: ClientHello): LinkEvents | null;
+  attach(link: ClientLink, hello?: { transport?: "unix" | "http" }): LinkEvents | null;
   readonly config: { max_request_bytes: number; max_client_buffer_bytes: number };
 }
 
@@ -32,7 +32,7 @@ export interface HttpFrontDeps {
 }
 
 const spans = emptySpans();
-const HELLO: ClientHello = { transport: "http" };
+const HELLO = { transport: "http" } as const;
 
 function accepts(req: Request): Accepts {
   const a = req.headers.get("accept");
@@ -177,8 +177,11 @@ export class HttpFront {
   }
 
   private async post(req: Request, name: string, target: HttpTarget): Promise<Response> {
-    const body = await req.text();
     const limit = target.config.max_request_bytes;
+    // A declared length over the limit is refused before the body is read into memory.
+    if (Number(req.headers.get("content-length") ?? 0) > limit)
+      return rpcError(413, -32600, `Request too large: over max_request_bytes (${limit} bytes)`);
+    const body = await req.text();
     if (body.length > limit && Buffer.byteLength(body) > limit)
       return rpcError(413, -32600, `Request too large: over max_request_bytes (${limit} bytes)`);
     const read = readBody(body);
