@@ -20,7 +20,6 @@ import type { RouterContext } from "./context.ts";
 import { dispatchTable, type DispatchTable, type Families } from "./dispatch.ts";
 import { Expiry } from "./expiry.ts";
 import { createFamilies } from "./families/index.ts";
-import { taskKind } from "./families/tasks.ts";
 import { routerFootprint, routerStats } from "./report.ts";
 import { append, PendingTable, unlink } from "./pending.ts";
 import { isClientKind, Kind, Phase, type Pending, type Session } from "./session.ts";
@@ -174,7 +173,7 @@ export class Router {
       return;
     }
     if (rule !== undefined) return rule.handle(c, msg, line, deadline);
-    this.forward(c, msg, line, deadline, taskKind(msg));
+    this.f.tasks.forward(c, msg, line, deadline);
   }
 
   private clientNotification(c: Session, method: string, msg: Msg, line: string): void {

@@ -39,7 +39,10 @@ export interface Session extends Chain<Pending> {
   caps: Record<Capability, boolean>;
   /** Requests held until the backend is ready. */
   queue: Queued[];
-  /** The protocol version the client asked for (batches depend on it). */
+  /**
+   * The protocol version the client asked for until its handshake completes, then the one it was answered:
+   * what it may be sent depends on it (versions.ts).
+   */
   version: string;
 }
 

@@ -2,6 +2,9 @@
  * Resource subscriptions, reference-counted per URI: the backend sees the first subscribe and the last
  * unsubscribe (also when a client leaves), the rest are answered here, and
  * `notifications/resources/updated` goes only to the URI's subscribers.
+ *
+ * Only for a backend that declares `resources.subscribe`: for one that does not, a local `{}` would fake a
+ * capability it lacks, so every request goes to it as it is and its own answer comes back.
  */
 import { resultLine } from "../../wire/jsonrpc.ts";
 import type { Family, RouterContext } from "../context.ts";
@@ -60,12 +63,17 @@ export class Subscriptions {
 export class Resources implements Family {
   readonly subscriptions = new Subscriptions();
 
-  constructor(private readonly ctx: RouterContext) {}
+  constructor(
+    private readonly ctx: RouterContext,
+    /** The backend's server capabilities (from its handshake). */
+    private readonly backendCaps: () => Readonly<Record<string, unknown>>,
+  ) {}
 
   /** Client `resources/subscribe` and `resources/unsubscribe`. */
   subscription(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
     const uri = (msg.params as { uri?: unknown } | undefined)?.uri;
-    if (typeof uri !== "string") return this.ctx.forward(c, msg, line, deadline, Kind.Client); // the backend says what is wrong
+    const canSubscribe = (this.backendCaps().resources as { subscribe?: unknown } | undefined)?.subscribe === true;
+    if (typeof uri !== "string" || !canSubscribe) return this.ctx.forward(c, msg, line, deadline, Kind.Client); // the backend answers for itself
     const mustForward = msg.method === "resources/subscribe" ? this.subscriptions.add(uri, c.id) : this.subscriptions.remove(uri, c.id);
     if (mustForward) return this.ctx.forward(c, msg, line, deadline, Kind.Client);
     this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
