@@ -33,7 +33,7 @@ describe("versions", () => {
 
   test("supports: each feature in exactly the versions whose changelog adds it (and, for batches, until it is removed)", () => {
     for (const [feature, versions] of Object.entries(HAS) as Array<[Feature, string[]]>) {
-      const got = LEGACY_VERSIONS.filter((v) => supports(v, feature));
+      const got: string[] = LEGACY_VERSIONS.filter((v) => supports(v, feature));
       expect({ feature, got }).toEqual({ feature, got: versions });
     }
   });
