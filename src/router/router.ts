@@ -348,7 +348,8 @@ export class Router {
     unlink(c, p);
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
-    if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
+    if (p.kind === Kind.Subscribes) this.f.resources.answered(p, s.resultStart >= 0);
+    else if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
 

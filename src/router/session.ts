@@ -65,7 +65,7 @@ export function newSession(id: number, active: boolean, waitDeadline: number): S
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first three are a client's
+ * What an open backend request is, which decides what its answer needs. The first four are a client's
  * requests; the rest are the mux's own.
  */
 export const enum Kind {
@@ -75,6 +75,8 @@ export const enum Kind {
   CreatesTask,
   /** `tasks/list`: the answer is filtered to the caller's tasks. */
   ListsTasks,
+  /** `resources/subscribe`: the answer says whether the backend accepted the URI (see resources). */
+  Subscribes,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
@@ -84,7 +86,7 @@ export const enum Kind {
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.ListsTasks;
+  return kind <= Kind.Subscribes;
 }
 
 /** A request open at the backend under backend id `bid`. */

@@ -173,6 +173,40 @@ describe("capabilities are the backend's own", () => {
     expect(h.router.footprint().subscriptions).toBe(0);
   });
 
+  test("a later subscriber is answered locally only once the backend accepted the URI; a refused one is not subscribed", () => {
+    const h = setup();
+    start(h, "2025-11-25", { caps: { resources: { subscribe: true } } });
+    join(h, 2, "2025-11-25");
+    join(h, 3, "2025-11-25");
+    h.send(1, req(1, "resources/subscribe", { uri: "file:///gone" }));
+    h.send(2, req(1, "resources/subscribe", { uri: "file:///gone" })); // while the first is open: to the backend too
+    const [first, second] = h.takeBackend();
+    expect([first?.method, second?.method]).toEqual(["resources/subscribe", "resources/subscribe"]);
+    h.backend({ jsonrpc: "2.0", id: first.id, error: { code: -32002, message: "Resource not found" } });
+    expect(h.takeClient(1)).toEqual([{ jsonrpc: "2.0", id: 1, error: { code: -32002, message: "Resource not found" } }]);
+    h.backend({ jsonrpc: "2.0", id: second.id, result: {} });
+    expect(h.takeClient(2)).toEqual([{ jsonrpc: "2.0", id: 1, result: {} }]);
+    // now accepted: client 3 is answered by the mux, and updates reach 2 and 3, never the refused client 1
+    h.send(3, req(1, "resources/subscribe", { uri: "file:///gone" }));
+    expect(h.takeBackend()).toEqual([]);
+    expect(h.takeClient(3)).toEqual([{ jsonrpc: "2.0", id: 1, result: {} }]);
+    h.backend(note("notifications/resources/updated", { uri: "file:///gone" }));
+    expect([h.takeClient(1).length, h.takeClient(2).length, h.takeClient(3).length]).toEqual([0, 1, 1]);
+  });
+
+  test("a URI nobody else holds after a refusal is forgotten: the next subscribe goes to the backend again", () => {
+    const h = setup();
+    start(h, "2025-11-25", { caps: { resources: { subscribe: true } } });
+    join(h, 2, "2025-11-25");
+    h.send(1, req(1, "resources/subscribe", { uri: "u" }));
+    const [sub] = h.takeBackend();
+    h.backend({ jsonrpc: "2.0", id: sub.id, error: { code: -32602, message: "no" } });
+    expect(h.router.footprint().subscriptions).toBe(0);
+    h.send(2, req(1, "resources/subscribe", { uri: "u" }));
+    expect(h.takeBackend()).toMatchObject([{ method: "resources/subscribe", params: { uri: "u" } }]);
+    expect(h.takeClient(2)).toEqual([]);
+  });
+
   test("with the logging capability the mux still keeps levels per client", () => {
     const h = setup();
     start(h, "2025-11-25", { caps: { logging: {} } });
