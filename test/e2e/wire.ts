@@ -57,7 +57,7 @@ import {
   ServerRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { BUN, cleanup, PROXY, REPO, type RawClient, type Received, type ServerSpec, VERBOSE } from "./harness.ts";
-import { supports } from "../../src/router/versions.ts";
+import { defines, supports } from "../../src/router/versions.ts";
 
 // ---- schema checks --------------------------------------------------------------------------------------------
 
@@ -146,6 +146,7 @@ export class WireState {
     }
     const msg = m as any;
     if (typeof msg.method === "string") {
+      if (this.version !== undefined && !defines(this.version, msg.method)) bad(`${msg.method} is not part of protocol ${this.version}`);
       if (msg.id !== undefined) {
         const e = schemaError(ServerRequestSchema, { method: msg.method, params: msg.params });
         if (e !== null) bad(`server request fails ServerRequestSchema (${e})`);
