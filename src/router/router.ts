@@ -20,7 +20,6 @@ import type { RouterContext } from "./context.ts";
 import { dispatchTable, type DispatchTable, type Families } from "./dispatch.ts";
 import { Expiry } from "./expiry.ts";
 import { createFamilies } from "./families/index.ts";
-import { taskKind } from "./families/tasks.ts";
 import { routerFootprint, routerStats } from "./report.ts";
 import { append, PendingTable, unlink } from "./pending.ts";
 import { isClientKind, Kind, Phase, type Pending, type Session } from "./session.ts";
@@ -174,7 +173,7 @@ export class Router {
       return;
     }
     if (rule !== undefined) return rule.handle(c, msg, line, deadline);
-    this.forward(c, msg, line, deadline, taskKind(msg));
+    this.f.tasks.forward(c, msg, line, deadline);
   }
 
   private clientNotification(c: Session, method: string, msg: Msg, line: string): void {
@@ -349,7 +348,8 @@ export class Router {
     unlink(c, p);
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
-    if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
+    if (p.kind === Kind.Subscribes) this.f.resources.answered(p, s.resultStart >= 0);
+    else if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
 

@@ -39,7 +39,10 @@ export interface Session extends Chain<Pending> {
   caps: Record<Capability, boolean>;
   /** Requests held until the backend is ready. */
   queue: Queued[];
-  /** The protocol version the client asked for (batches depend on it). */
+  /**
+   * The protocol version the client asked for until its handshake completes, then the one it was answered:
+   * what it may be sent depends on it (versions.ts).
+   */
   version: string;
 }
 
@@ -62,7 +65,7 @@ export function newSession(id: number, active: boolean, waitDeadline: number): S
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first three are a client's
+ * What an open backend request is, which decides what its answer needs. The first four are a client's
  * requests; the rest are the mux's own.
  */
 export const enum Kind {
@@ -72,6 +75,8 @@ export const enum Kind {
   CreatesTask,
   /** `tasks/list`: the answer is filtered to the caller's tasks. */
   ListsTasks,
+  /** `resources/subscribe`: the answer says whether the backend accepted the URI (see resources). */
+  Subscribes,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
@@ -81,7 +86,7 @@ export const enum Kind {
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.ListsTasks;
+  return kind <= Kind.Subscribes;
 }
 
 /** A request open at the backend under backend id `bid`. */

@@ -24,7 +24,8 @@ export type MuxErrorReason =
   | "ambiguous_client"
   | "client_disconnected"
   | "unknown_task"
-  | "batch_not_supported";
+  | "batch_not_supported"
+  | "not_in_version";
 
 export const NULL_ID = "null";
 
