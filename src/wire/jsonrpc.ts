@@ -24,7 +24,8 @@ export type MuxErrorReason =
   | "ambiguous_client"
   | "client_disconnected"
   | "unknown_task"
-  | "batch_not_supported";
+  | "batch_not_supported"
+  | "max_instances";
 
 export const NULL_ID = "null";
 
