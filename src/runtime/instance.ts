@@ -36,6 +36,8 @@ export class Instance {
   /** The clients placed here (their ids are the server's). */
   readonly clients = new Set<number>();
   child: ChildHandle | null = null;
+  /** What its router calls (public so that a test can play the router's part, e.g. a sharing hint). */
+  readonly routerHost: RouterHost;
 
   constructor(
     /** What the pool finds it by: "global", a workspace, or "client:N". */
@@ -48,7 +50,7 @@ export class Instance {
     private readonly log: Logger,
     host: InstanceHost,
   ) {
-    const routerHost: RouterHost = {
+    const routerHost: RouterHost = (this.routerHost = {
       toClient: (cid, line) => host.toClient(cid, line),
       toBackend: (line) => this.child?.send(line),
       closeClient: (cid, why) => host.closeClient(cid, why),
@@ -57,7 +59,7 @@ export class Instance {
       log,
       stateChanged: () => host.changed(),
       sharingHint: (hint) => host.sharingHint(this, hint),
-    };
+    });
     this.router = new Router(routerHost, {
       maxActiveClients: config.max_active_clients,
       requestTimeoutMs: config.request_timeout_ms,

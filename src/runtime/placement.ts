@@ -166,8 +166,7 @@ export class Placement {
       if (line !== null) this.refuse(c, line);
       return;
     }
-    if (this.config.share === "auto" && this.decider === null) {
-      this.decider = inst;
+    if (inst === this.decider && this.deciderFirst === null && inst.clients.size === 0) {
       this.deciderFirst = c;
       c.afterInit = () => {};
     }
@@ -247,6 +246,11 @@ export class Placement {
     }
   }
 
+  /** Under "auto", the first instance ever made is the one whose hints decide. */
+  created(inst: Instance): void {
+    if (this.config.share === "auto" && this.decider === null) this.decider = inst;
+  }
+
   /** A client left (whatever it was doing). */
   gone(c: Conn): void {
     if (c.rootsAsk !== null) this.timers.clearTimer(c.rootsTimer);
@@ -277,6 +281,8 @@ export class Placement {
       if (hint.policy === "per-client" && this.pool.get(`client:${first.cid}`) === undefined) this.pool.rekey(from, `client:${first.cid}`);
       if (hint.policy === "per-workspace") this.keyByWorkspace(first, from);
     }
+    // An instance nobody uses may have to go under the new policy (per client: at once).
+    for (const i of [...this.pool.all()]) this.pool.settle(i);
     this.host.changed();
   }
 

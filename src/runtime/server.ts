@@ -106,6 +106,7 @@ export class MuxServer {
         max: config.max_instances,
         create: (key, cwd) => {
           const inst = new Instance(key, cwd, config, deps, this.launch, this.log, host);
+          this.placement.created(inst);
           if (this.operatorStopped) void inst.stopChild();
           // Only the instance made at start may wait for lazy_start: the others are made for a client that is here.
           else inst.start(this.front === null ? config.lazy_start : false);
@@ -244,6 +245,11 @@ export class MuxServer {
     if (c === undefined) return;
     this.log("warn", `disconnecting client ${cid}: ${why}`);
     c.link.end();
+  }
+
+  /** The running instances (for status and tests). */
+  instances(): Instance[] {
+    return [...this.pool.all()];
   }
 
   /** Replace every instance's child now (operator request). Clients stay connected. */
