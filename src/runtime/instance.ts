@@ -8,7 +8,7 @@
 import type { ServerConfig } from "../config/schema.ts";
 import { Router } from "../router/router.ts";
 import type { SharingHint } from "../router/sharing.ts";
-import type { RouterHost } from "../router/types.ts";
+import type { BackendState, RouterHost } from "../router/types.ts";
 import type { InstanceStatus } from "../control/protocol.ts";
 import { VERSION } from "../version.ts";
 import { SpawnError } from "./child.ts";
@@ -24,6 +24,8 @@ export interface InstanceHost {
   toClient(cid: number, line: string): void;
   closeClient(cid: number, why: string): void;
   changed(): void;
+  /** Its backend's state moved (ready, failed...): placement waits for some of these. */
+  backendState(from: Instance, state: BackendState): void;
   sharingHint(from: Instance, hint: SharingHint): void;
 }
 
@@ -57,7 +59,10 @@ export class Instance {
       wantBackend: () => this.supervisor.want(),
       restartBackend: (why) => void this.supervisor.replaceUnhealthy(why),
       log,
-      stateChanged: () => host.changed(),
+      stateChanged: (state) => {
+        host.changed();
+        host.backendState(this, state);
+      },
       sharingHint: (hint) => host.sharingHint(this, hint),
     });
     this.router = new Router(routerHost, {

@@ -6,15 +6,18 @@
  * must be answered once, so a roots-declaring client of a per-workspace or per-client server waits in the
  * lobby: the mux answers its `initialize` from the handshake of any instance of the same server, asks it
  * `roots/list` once it sent `notifications/initialized`, then hands it to its instance's router as an
- * already initialized session (Router.clientAdopted). Before any handshake is known, the first such client
- * joins an instance under a provisional key that becomes its workspace once its roots are known; other
- * clients wait in the lobby meanwhile, so two root sets never meet in one process.
+ * already initialized session (Router.clientAdopted). Before any instance has answered `initialize`, a
+ * short-lived probe instance (in the server's own cwd) is handshaken with the first waiting client's
+ * parameters; it stops once its answer is cached, and the waiting clients go through the lobby. Should the
+ * probe fail, the first client joins an instance under a provisional key that becomes its workspace once
+ * its roots are known, with the others waiting meanwhile: two root sets never meet in one process.
  *
  * `share = "auto"`: the first instance decides from the router's hints; its first client stays where it is,
  * and until a hint arrives later clients share it.
  */
 import type { ServerConfig } from "../config/schema.ts";
 import type { SharePolicy, SharingHint } from "../router/sharing.ts";
+import type { BackendState } from "../router/types.ts";
 import { errorLine, INTERNAL_ERROR } from "../wire/jsonrpc.ts";
 import { parseHello } from "../wire/hello.ts";
 import type { Instance } from "./instance.ts";
@@ -66,6 +69,9 @@ export class Placement {
   /** An instance whose key waits for its first client's roots; clients that need a workspace wait meanwhile. */
   private provisional: Instance | null = null;
   private readonly waiting: Conn[] = [];
+  /** The instance learning the handshake for clients that wait in the lobby; null when none runs. */
+  private probe: Instance | null = null;
+  private probeFailed = false;
   /** The last handshake result any instance gave (same program, same answer). */
   private handshake: string | null = null;
 
@@ -142,12 +148,13 @@ export class Placement {
       c.afterInit = () => this.askRoots(c);
       return;
     }
-    if (perClient) return this.place(c, `client:${c.cid}`, folderOf(workspaceOfCwd(c.cwd)), line);
-    if (this.provisional !== null) {
+    if (this.provisional !== null || this.probe !== null || !this.probeFailed) {
       c.held = [line];
       this.waiting.push(c);
+      if (this.provisional === null && this.probe === null) this.startProbe(line);
       return;
     }
+    if (perClient) return this.place(c, `client:${c.cid}`, folderOf(workspaceOfCwd(c.cwd)), line);
     this.place(c, `first:${c.cid}`, folderOf(workspaceOfCwd(c.cwd)), line);
     if (c.inst === null) return;
     this.provisional = c.inst;
@@ -251,6 +258,51 @@ export class Placement {
     if (this.config.share === "auto" && this.decider === null) this.decider = inst;
   }
 
+  /** Handshake a probe instance with a waiting client's `initialize` (its answer goes to no client). */
+  private startProbe(initLine: string): void {
+    let inst: Instance;
+    try {
+      inst = this.pool.obtain(PROBE_KEY, undefined);
+    } catch (e) {
+      if (!(e instanceof InstanceCapError)) throw e;
+      return this.probeDone(false);
+    }
+    this.probe = inst;
+    this.log("info", "learning the server's handshake from a short-lived process (no instance has answered initialize yet)");
+    inst.router.clientConnected(PROBE_CID);
+    inst.router.clientLine(PROBE_CID, initLine);
+  }
+
+  /** An instance's backend moved: the probe is done once it is ready (or cannot become so). */
+  backendState(inst: Instance, state: BackendState): void {
+    if (inst !== this.probe) return;
+    // Not inside the router's own call: it finishes its handshake bookkeeping first.
+    if (state === "ready") queueMicrotask(() => this.probeDone(true));
+    else if (state === "failed" || state === "stopped") queueMicrotask(() => this.probeDone(false));
+  }
+
+  /** What the probe's router answered its handshake: an error means this probe will not learn it. */
+  probeAnswered(line: string): void {
+    if (this.probe === null || !line.includes('"error"')) return;
+    try {
+      const msg = JSON.parse(line) as { method?: unknown; error?: unknown };
+      if (msg.method === undefined && msg.error !== undefined) queueMicrotask(() => this.probeDone(false));
+    } catch {
+      // not an answer of the router's making: nothing to learn from it
+    }
+  }
+
+  private probeDone(ok: boolean): void {
+    const probe = this.probe;
+    if (probe !== null) {
+      this.cachedHandshake();
+      this.probe = null;
+      this.pool.retire(probe, ok ? "the handshake is known" : "it could not complete a handshake");
+    }
+    if (!ok) this.probeFailed = true;
+    this.settled();
+  }
+
   /** A client left (whatever it was doing). */
   gone(c: Conn): void {
     if (c.rootsAsk !== null) this.timers.clearTimer(c.rootsTimer);
@@ -300,6 +352,10 @@ export class Placement {
     else c.afterInit = () => this.askRoots(c);
   }
 }
+
+/** The probe's key in the pool, and the client id its handshake is sent under (no real client has it). */
+const PROBE_KEY = "handshake";
+export const PROBE_CID = 0;
 
 /** The `initialize` request a line holds; null when it holds something else. */
 function parseInitialize(line: string): Record<string, unknown> | null {

@@ -18,7 +18,7 @@ export interface PoolRules<T extends Pooled> {
   create(key: string, cwd: string | undefined): T;
   /** How long an instance with no client left lives on: 0 at once, null for ever. */
   idleMs(inst: T): number | null;
-  /** An instance stopped because it had no client (for the log and the status). */
+  /** An instance retired (no client left, or its work done) has stopped: its process is gone. */
   retired(inst: T, why: string): void;
 }
 
@@ -102,10 +102,11 @@ export class Pool<T extends Pooled> {
     this.idle.delete(inst);
   }
 
-  private retire(inst: T, why: string): void {
-    this.byKey.delete(inst.key);
-    this.rules.retired(inst, why);
-    void inst.stop(why);
+  /** Stop `inst` now and forget it. */
+  retire(inst: T, why: string): void {
+    this.cancelIdle(inst);
+    if (this.byKey.get(inst.key) === inst) this.byKey.delete(inst.key);
+    void inst.stop(why).then(() => this.rules.retired(inst, why));
   }
 
   /** Stop every instance (the server is going down). */

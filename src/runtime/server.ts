@@ -20,7 +20,7 @@ import { Listener } from "./listener.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Launch } from "./npx-launch.ts";
 import { StatusFile } from "./status-file.ts";
-import { Placement, type Conn } from "./placement.ts";
+import { Placement, PROBE_CID, type Conn } from "./placement.ts";
 import { Pool } from "./pool.ts";
 import { stateOf, type ServerStatus } from "./status.ts";
 import type { Timers } from "./supervisor.ts";
@@ -92,6 +92,7 @@ export class MuxServer {
     this.launch = new Launch(config, this.log);
     const host: InstanceHost = {
       toClient: (cid, line) => {
+        if (cid === PROBE_CID) return this.placement.probeAnswered(line);
         const c = this.clients.get(cid);
         if (c === undefined) return;
         c.link.send(line);
@@ -99,6 +100,7 @@ export class MuxServer {
       },
       closeClient: (cid, why) => this.closeClient(cid, why),
       changed: () => this.changed(),
+      backendState: (from, state) => this.placement.backendState(from, state),
       sharingHint: (from, hint) => this.placement.hint(from, hint),
     };
     this.pool = new Pool<Instance>(
@@ -120,7 +122,7 @@ export class MuxServer {
           this.retiredCounts.served += st.served;
           this.retiredCounts.timeouts += st.timeouts;
           this.retiredCounts.restarts += inst.supervisor.restarts;
-          queueMicrotask(() => this.changed());
+          this.changed();
         },
       },
       deps.timers,

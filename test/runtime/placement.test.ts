@@ -80,31 +80,34 @@ describe("placement", () => {
     await server.stop();
   });
 
-  test("per-workspace by roots: the first client's instance takes its roots as key; later clients go through the lobby", async () => {
+  test("per-workspace by roots: a probe learns the handshake, then each client is placed by its roots, in its root's folder", async () => {
     const { server, front, children } = await started({ share: "per-workspace" });
     const a = front.connect()!;
     a.say(withRoots("a"));
     const b = front.connect()!;
     b.say(withRoots("b"));
-    expect(children).toHaveLength(1); // b waits until a's workspace is known
+    expect(children).toHaveLength(1); // the probe, handshaken with a's parameters; b waits as well
+    expect(children[0]!.spec.cwd).toBeUndefined();
+    expect(children[0]!.received.map((m) => m.method)).toEqual(["initialize"]);
     children[0]!.answerAll();
-    expect(a.got.at(-1)).toMatchObject({ id: "a", result: {} });
-    expect(b.got).toEqual([]);
+    await settle();
+    expect(children[0]!.exited).toBe(true); // its work is done
+    // Both are answered from the cached handshake, with their own ids.
+    expect(a.got).toEqual([expect.objectContaining({ id: "a", result: expect.objectContaining({ serverInfo: { name: "fake", version: "1" } }) })]);
+    expect(b.got).toEqual([expect.objectContaining({ id: "b", result: expect.objectContaining({ serverInfo: { name: "fake", version: "1" } }) })]);
     a.say(initialized);
     expect(a.got.at(-1)).toEqual({ jsonrpc: "2.0", id: "rmcp-mux:roots:1", method: "roots/list" });
     a.say({ jsonrpc: "2.0", id: "rmcp-mux:roots:1", result: rootsOf(dirA) });
-    // a's instance is keyed by its roots now; b is answered from the cached handshake, no new initialize anywhere.
-    expect(b.got).toEqual([expect.objectContaining({ id: "b", result: expect.objectContaining({ serverInfo: { name: "fake", version: "1" } }) })]);
     b.say(initialized);
     b.say(call("b1")); // held until b is placed
     expect(b.got.at(-1)).toEqual({ jsonrpc: "2.0", id: "rmcp-mux:roots:2", method: "roots/list" });
     b.say({ jsonrpc: "2.0", id: "rmcp-mux:roots:2", result: rootsOf(dirB) });
-    expect(children).toHaveLength(2);
-    expect(children[1]!.spec.cwd).toBe(dirB);
-    expect(children[1]!.received.map((m) => m.method)).toEqual(["initialize"]); // b's parameters handshake its instance
-    children[1]!.answerAll();
-    expect(children[1]!.received.map((m) => m.method)).toEqual(["notifications/initialized", "tools/call"]);
-    children[1]!.answerAll();
+    expect(children.map((c) => c.spec.cwd)).toEqual([undefined, dirA, dirB]);
+    // Each instance is handshaken once, with its first client's parameters; the client's own initialized is not sent.
+    expect(children[2]!.received.map((m) => m.method)).toEqual(["initialize"]);
+    children[2]!.answerAll();
+    expect(children[2]!.received.map((m) => m.method)).toEqual(["notifications/initialized", "tools/call"]);
+    children[2]!.answerAll();
     expect(b.got.at(-1)).toEqual({ jsonrpc: "2.0", id: "b1", result: { echoed: "tools/call" } });
     // A third client on a's roots joins a's process.
     const c = front.connect()!;
@@ -112,12 +115,39 @@ describe("placement", () => {
     c.say(initialized);
     c.say({ jsonrpc: "2.0", id: "rmcp-mux:roots:3", result: rootsOf(dirA) });
     c.say(call("c1"));
-    expect(children).toHaveLength(2);
-    expect(children[0]!.received.filter((m) => m.method === "tools/call")).toHaveLength(1);
-    expect(server.status().sharing!.instances.map((i) => [i.key, i.clients])).toEqual([
-      [pathToFileURL(dirA).href, 2],
-      [pathToFileURL(dirB).href, 1],
+    expect(children).toHaveLength(3);
+    children[1]!.answerAll();
+    children[1]!.answerAll();
+    expect(c.got.at(-1)).toEqual({ jsonrpc: "2.0", id: "c1", result: { echoed: "tools/call" } });
+    expect(server.status().sharing!.instances.map((i) => [i.key, i.clients, i.cwd])).toEqual([
+      [pathToFileURL(dirA).href, 2, dirA],
+      [pathToFileURL(dirB).href, 1, dirB],
     ]);
+    await server.stop();
+  });
+
+  test("per-workspace by roots when the probe fails: the first client's instance takes its roots as key, the next waits", async () => {
+    const { server, front, children } = await started({ share: "per-workspace" });
+    const a = front.connect()!;
+    a.say(withRoots("a"));
+    const init = children[0]!.received.find((m) => m.method === "initialize");
+    children[0]!.write({ jsonrpc: "2.0", id: init.id, error: { code: -32603, message: "not today" } });
+    await settle();
+    expect(children[0]!.exited).toBe(true);
+    expect(children).toHaveLength(2); // a joins an instance of its own, under a provisional key
+    const b = front.connect()!;
+    b.say(withRoots("b"));
+    expect(children).toHaveLength(2); // b waits until a's workspace is known
+    children[1]!.answerAll();
+    expect(a.got.at(-1)).toMatchObject({ id: "a", result: {} });
+    a.say(initialized);
+    expect(a.got.at(-1)).toEqual({ jsonrpc: "2.0", id: "rmcp-mux:roots:1", method: "roots/list" });
+    a.say({ jsonrpc: "2.0", id: "rmcp-mux:roots:1", result: rootsOf(dirA) });
+    expect(b.got).toEqual([expect.objectContaining({ id: "b", result: expect.objectContaining({ serverInfo: { name: "fake", version: "1" } }) })]);
+    b.say(initialized);
+    b.say({ jsonrpc: "2.0", id: "rmcp-mux:roots:2", result: rootsOf(dirA) });
+    expect(children).toHaveLength(2);
+    expect(server.status().sharing!.instances.map((i) => [i.key, i.clients])).toEqual([[pathToFileURL(dirA).href, 2]]);
     await server.stop();
   });
 

@@ -6,12 +6,15 @@ import { ManualClock } from "../router/harness.ts";
 class FakeInstance implements Pooled {
   readonly clients = new Set<number>();
   stopped: string | null = null;
+  stopping: Promise<void> = Promise.resolve();
   constructor(
     public key: string,
     readonly cwd: string | undefined,
   ) {}
-  async stop(why: string): Promise<void> {
+  stop(why: string): Promise<void> {
     this.stopped = why;
+    this.stopping = Promise.resolve();
+    return this.stopping;
   }
 }
 
@@ -69,7 +72,7 @@ describe("Pool", () => {
     expect(made).toHaveLength(2);
   });
 
-  test("idle 0: the instance stops when its last client leaves, not before, and frees its place under the cap", () => {
+  test("idle 0: the instance stops when its last client leaves, not before, and frees its place under the cap", async () => {
     const { p, made, retired } = pool(1, () => 0);
     const i = p.obtain("client:1", undefined);
     p.join(i, 1);
@@ -78,6 +81,8 @@ describe("Pool", () => {
     expect(i.stopped).toBeNull();
     p.leave(i, 2);
     expect(i.stopped).toBe("its last client left");
+    expect(retired).toEqual([]); // reported once its stop has completed
+    await i.stopping;
     expect(retired).toEqual(["client:1: its last client left"]);
     expect(p.size).toBe(0);
     expect(p.obtain("client:3", undefined)).toBe(made[1]!);
