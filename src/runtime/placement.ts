@@ -16,6 +16,7 @@
  * and until a hint arrives later clients share it.
  */
 import type { ServerConfig } from "../config/schema.ts";
+import type { Router } from "../router/router.ts";
 import type { SharePolicy, SharingHint } from "../router/sharing.ts";
 import type { BackendState } from "../router/types.ts";
 import { errorLine, INTERNAL_ERROR } from "../wire/jsonrpc.ts";
@@ -114,6 +115,10 @@ export class Placement {
         return;
       }
       if (c.inst === null && c.held === null && c.refused === null) return this.first(c, line);
+      if (c.workspace === null) {
+        c.workspace = workspaceOfCwd(c.cwd);
+        this.tellWorkspace(c);
+      }
     }
     if (c.rootsAsk !== null && line.includes(c.rootsAsk) && this.rootsAnswered(c, line)) return;
     if (c.refused !== null) return this.refuse(c, line);
@@ -178,7 +183,14 @@ export class Placement {
       c.afterInit = () => {};
     }
     this.host.join(c, inst);
+    this.tellWorkspace(c);
     if (line !== null) this.host.route(c, line);
+  }
+
+  /** The router stamps each client's workspace on what it forwards when the server is session-aware. */
+  private tellWorkspace(c: Conn): void {
+    const router = c.inst?.router as (Router & { setClientWorkspace?(cid: number, workspace: string): void }) | undefined;
+    if (router !== undefined && c.workspace !== null) router.setClientWorkspace?.(c.cid, c.workspace);
   }
 
   /** A refused client: each request gets the `max_instances` error at once, never a hang. */
@@ -226,6 +238,7 @@ export class Placement {
     if (inst !== null && this.pool.get(c.workspace) === undefined && (this.policy === "per-workspace" || inst.key.startsWith("first:"))) {
       this.pool.rekey(inst, c.workspace);
     }
+    this.tellWorkspace(c);
     if (this.provisional === inst) this.settled();
     this.host.changed();
   }
