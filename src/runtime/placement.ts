@@ -57,6 +57,7 @@ export interface Conn {
 export interface PlacementHost {
   /** Route one line of a placed client to its router. */
   route(c: Conn, line: string): void;
+  close(c: Conn, why: string): void;
   /** A client joins an instance (its router session is created). */
   join(c: Conn, inst: Instance): void;
   changed(): void;
@@ -125,6 +126,8 @@ export class Placement {
     if (c === this.deciderFirst && c.init === null) c.init = parseInitialize(line);
     const isInit = c.afterInit !== null && isInitialized(line);
     if (c.held !== null) {
+      // As many as a client waiting for a slot may send (the router's admission): a flood is no waiting client.
+      if (c.held.length >= MAX_HELD) return this.host.close(c, `it sent over ${MAX_HELD} messages before it could be placed`);
       if (!isInit) c.held.push(line);
     } else if (c.inst !== null) this.host.route(c, line);
     if (isInit) {
@@ -369,6 +372,7 @@ export class Placement {
 /** The probe's key in the pool, and the client id its handshake is sent under (no real client has it). */
 const PROBE_KEY = "handshake";
 export const PROBE_CID = 0;
+const MAX_HELD = 1024;
 
 /** The `initialize` request a line holds; null when it holds something else. */
 function parseInitialize(line: string): Record<string, unknown> | null {

@@ -132,6 +132,7 @@ export class MuxServer {
       this.pool,
       {
         route: (c, line) => this.route(c, line),
+        close: (c, why) => this.closeClient(c.cid, why),
         join: (c, inst) => {
           c.inst = inst;
           this.pool.join(inst, c.cid);

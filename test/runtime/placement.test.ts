@@ -151,6 +151,29 @@ describe("placement", () => {
     await server.stop();
   });
 
+  test("a lobby client that never answers roots/list is placed by its proxy's folder after request_timeout_ms", async () => {
+    const { server, front, children, clock } = await started({ share: "per-workspace", request_timeout_ms: 1000 });
+    const first = front.connect()!;
+    hello(first, dirB);
+    first.say(initialize(0)); // no roots: placed by its folder at once, and its instance's handshake is kept
+    children[0]!.answerAll();
+    const a = front.connect()!;
+    hello(a, dirA);
+    a.say(withRoots(1));
+    a.say(initialized);
+    a.say(call(2));
+    expect(a.got.at(-1)).toMatchObject({ method: "roots/list" });
+    clock.advance(999);
+    expect(children).toHaveLength(1);
+    clock.advance(1);
+    expect(children.map((c) => c.spec.cwd)).toEqual([dirB, dirA]);
+    children[1]!.answerAll();
+    children[1]!.answerAll();
+    expect(a.got.at(-1)).toEqual({ jsonrpc: "2.0", id: 2, result: { echoed: "tools/call" } });
+    expect(server.status().sharing!.instances.map((i) => i.key)).toEqual([pathToFileURL(dirB).href, pathToFileURL(dirA).href]);
+    await server.stop();
+  });
+
   test("past max_instances: the new client's first request is answered at once with an error naming the limit", async () => {
     const { server, front, children } = await started({ share: "per-client", max_instances: 1 });
     const a = front.connect()!;
