@@ -169,11 +169,11 @@ export class MuxServer {
 
   /** Listen (or take over `early`, bound while the config was being checked), then start the child. */
   async start(early?: Listener): Promise<void> {
+    const front = await this.deps.bindFront(this.config, early);
     if (this.deps.leftovers) {
       const leftover = reapLeftover(this.config.socket);
       if (leftover !== null) this.log("warn", `killed pid ${leftover}, left running by a daemon that died`);
     }
-    const front = await this.deps.bindFront(this.config, early);
     // A server shared now has its one instance from the start (started unless lazy_start); others wait for clients.
     if (this.placement.policy === null || this.placement.policy === "shared") this.pool.obtain(GLOBAL, undefined);
     this.front = front;
