@@ -143,6 +143,27 @@ describe("share: real servers", () => {
     expect(childrenOf(daemon.proc.pid)).toEqual([]);
   }, 60_000);
 
+  test("idle_timeout_ms: a per-workspace process ends once idle; a shared one with the key set ends and comes back", async () => {
+    const base = realpathSync(tempDir());
+    const { cfg, daemon, ctl } = await started({
+      ws: { share: "per-workspace", idle_timeout_ms: 300 },
+      one: { share: "shared", idle_timeout_ms: 300 },
+    });
+    const w = await connectSdkClient(cfg.sockets.ws!, "ws-client", { cwd: base });
+    const o = await connectSdkClient(cfg.sockets.one!, "one-client");
+    const stats = async (c: typeof w) => JSON.parse(allText(await c.client.callTool({ name: "stats", arguments: {} }, undefined, T)));
+    const [wPid, oPid] = [(await stats(w)).pid, (await stats(o)).pid];
+    await closeSdkClients();
+    await daemon.waitForStderrCount(/\[ws\] instance file:\/\/\S+ stopped: no client for 300 ms \(idle_timeout_ms\)/, 1, 10_000);
+    await daemon.waitForStderrCount(/\[one\] instance global stopped: no client for 300 ms \(idle_timeout_ms\)/, 1, 10_000);
+    expect([wPid, oPid].filter(pidAlive)).toEqual([]);
+    expect(childrenOf(daemon.proc.pid)).toEqual([]);
+    const again = await connectSdkClient(cfg.sockets.one!, "one-again");
+    const back = await stats(again);
+    expect(back.pid).not.toBe(oPid);
+    expect((await sharing(ctl, "one")).instances.map((i) => [i.key, i.pid])).toEqual([["global", back.pid]]);
+  }, 60_000);
+
   test("past max_instances a new client is answered at once with an error naming max_instances", async () => {
     const { cfg } = await started({ web: { cmd: BUN, args: [BROWSER], share: "per-client", max_instances: 1 } });
     const first = await connectSdkClient(cfg.sockets.web!, "first");
