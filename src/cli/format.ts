@@ -44,7 +44,23 @@ export function renderStatus(st: DaemonStatus): string {
   const launches = st.servers
     .filter((s) => s.launch !== undefined)
     .map((s) => `  ${s.name}: ${s.command.join(" ")} (${s.launch})`);
-  return [head, "", body, ...(notes.length > 0 ? ["", ...notes] : []), ...(launches.length > 0 ? ["", "npx servers:", ...launches] : [])].join(
-    "\n",
-  );
+  const sharing = st.servers.flatMap((s) => sharingLines(s));
+  return [
+    head,
+    "",
+    body,
+    ...(notes.length > 0 ? ["", ...notes] : []),
+    ...(launches.length > 0 ? ["", "npx servers:", ...launches] : []),
+    ...(sharing.length > 0 ? ["", "sharing:", ...sharing] : []),
+  ].join("\n");
+}
+
+/** A server's policy and why; its instances when it runs more than the one shared process. */
+export function sharingLines(s: ServerStatus): string[] {
+  const sh = s.sharing;
+  if (sh === undefined) return [];
+  const head = `  ${s.name}: ${sh.policy}${sh.share === "auto" ? " (auto)" : ""}: ${sh.reason}`;
+  if (sh.policy === "shared" || sh.policy === "session-aware") return [head];
+  const rows = sh.instances.map((i) => `    ${i.key}  pid ${i.pid ?? "-"}  ${i.clients} client(s)${i.cwd === null ? "" : `  in ${i.cwd}`}`);
+  return [`${head}; ${sh.instances.length}/${sh.maxInstances} instance(s)`, ...rows];
 }

@@ -10,6 +10,7 @@
  */
 import { dialUnix, type DialedLink } from "../runtime/links/unix-dial.ts";
 import { LineDecoder } from "../wire/framing.ts";
+import { helloLine } from "../wire/hello.ts";
 import { errorLine, INTERNAL_ERROR, NULL_ID } from "../wire/jsonrpc.ts";
 import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel } from "../wire/scan.ts";
 
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   stdout: { write(s: string): unknown; flush?(): unknown };
   stderr: (line: string) => void;
   maxLineBytes?: number;
+  /** The folder the host started the proxy in: told to the daemon first on each connection (its workspace). */
+  cwd?: string;
   /**
    * With `--config`: start the daemon when nothing answers at first. Gets a function that connects (true once
    * connected); resolves to undefined when connected, else to why the daemon could not be reached.
@@ -79,6 +82,8 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
             lastError = m;
           },
         });
+        // Before anything of the host's, so the daemon knows the workspace before it places this client.
+        if (o.cwd !== undefined) link.send(helloLine(o.cwd));
         return true;
       } catch (e) {
         lastError = (e as Error).message;

@@ -7,10 +7,9 @@
  * family shares: the sessions, the open-request table, and forwarding and answering. What a method does
  * beyond that lives in its family (families/).
  *
- * Hot path (a request and its response): the client line validated once, by a walk that allocates
- * nothing for a plain request (wire/plain-request.ts) and by `JSON.parse` otherwise; the answer's id found
- * where SDKs put it (wire/scan.ts); an array slot each way (pending.ts); the id spliced into the text.
- * Nothing is re-serialised unless a token inside `params` must change.
+ * Hot path: the client line validated once, by a walk that allocates nothing for a plain request
+ * (wire/plain-request.ts), else `JSON.parse`; the answer's id found where SDKs put it (wire/scan.ts); an
+ * array slot each way (pending.ts); the id spliced in. Nothing is re-serialised unless a token must change.
  */
 import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, PARSE_ERROR, requestLine, type JsonId } from "../wire/jsonrpc.ts";
 import { emptyRequestSpans, scanPlainRequest } from "../wire/plain-request.ts";
@@ -39,8 +38,7 @@ export class Router {
   private readonly expiry: Expiry;
   private readonly counters = { served: 0, timeouts: 0, cancelled: 0 };
   private nextBackendId = 1;
-  // Scratch spans, one per use, so a nested call (a handshake answer flushing queued requests) never
-  // overwrites spans its caller is still reading.
+  // Scratch spans, one per use: a nested call (a handshake answer flushing queued requests) never overwrites its caller's.
   private readonly backendSpans: Spans = emptySpans();
   private readonly forwardSpans: Spans = emptySpans();
   private readonly idSpans: Spans = emptySpans();
@@ -101,6 +99,12 @@ export class Router {
     if (Array.isArray(msg)) return this.f.batches.receive(c, msg, line);
     if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
     this.dispatch(c, msg as Msg, line);
+  }
+
+  /** A client whose `initialize` the runtime answered from another process of the same server (Lifecycle.adopt). */
+  clientAdopted(cid: number, initialize: Record<string, unknown>, answered: string): void {
+    const c = this.sessions.get(cid);
+    if (c !== undefined) this.f.lifecycle.adopt(c, initialize, answered);
   }
 
   /** A line over `max_request_bytes`: answered here, the connection stays usable. */
@@ -202,10 +206,7 @@ export class Router {
     this.host.toBackend(out);
   }
 
-  /**
-   * The common request, forwarded without `JSON.parse`: a line with no escapes, an id that is a plain
-   * integer or string, and a method with no rule of its own. False: parse it as usual.
-   */
+  /** The common request forwarded unparsed: no escapes, a plain integer or string id, a method with no rule of its own. */
   private plainRequest(c: Session, line: string): boolean {
     const s = this.plain;
     if (!scanPlainRequest(line, s) || s.idStart < 0 || s.methodStart < 0) return false;
@@ -389,5 +390,10 @@ export class Router {
   /** How many backend handshakes completed (1 after the first start; +1 per restart). */
   get handshakeCount(): number {
     return this.f.lifecycle.handshakeCount;
+  }
+
+  /** The backend's `initialize` result (JSON text) once it has answered; null before. */
+  get handshake(): string | null {
+    return this.f.lifecycle.result;
   }
 }

@@ -118,6 +118,26 @@ export function capabilitiesFor(caps: Record<string, unknown>, version: string):
 }
 
 /**
+ * A kept `initialize` result (JSON text) as a client that asked for `asked` is answered: the version it gets
+ * and the result with that version and only the capabilities it defines. The raw text when nothing changes.
+ */
+export function shapeHandshake(raw: string, asked: string): { version: string; result: string } {
+  let obj: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (typeof parsed === "object" && parsed !== null) obj = parsed as Record<string, unknown>;
+  } catch {
+    return { version: asked, result: raw };
+  }
+  const backend = typeof obj.protocolVersion === "string" ? obj.protocolVersion : "";
+  const version = answerVersion(asked, backend);
+  if (version === backend) return { version, result: raw };
+  const caps = obj.capabilities;
+  const shaped = typeof caps === "object" && caps !== null ? capabilitiesFor(caps as Record<string, unknown>, version) : caps;
+  return { version, result: JSON.stringify({ ...obj, protocolVersion: version, capabilities: shaped }) };
+}
+
+/**
  * True when a server→client request may go to a client at `version`: its method exists there, and so do
  * the modes it uses (URL-mode elicitation, sampling with tools: 2025-11-25).
  */

@@ -89,6 +89,9 @@ export function detail(m: Model, width: number, height: number): string[] {
     `socket    ${s.socket}`,
     `limits    max ${l.maxActiveClients} active clients · requests ≤ ${bytes(l.maxRequestBytes)} · timeout ${l.requestTimeoutMs} ms${l.lazyStart ? " · lazy start" : ""}`,
     `state     ${s.state}${s.reason === null ? "" : ` (${s.reason})`} · served ${s.served} · timeouts ${s.timeouts} · heartbeat failures ${s.heartbeat.failures}`,
+    ...(s.sharing === undefined
+      ? []
+      : [`sharing   ${s.sharing.policy}: ${s.sharing.reason} · ${s.sharing.instances.length}/${s.sharing.maxInstances} instance(s)`]),
     "stderr",
   ];
   const room = Math.max(0, height - head.length);

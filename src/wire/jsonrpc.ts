@@ -25,7 +25,8 @@ export type MuxErrorReason =
   | "client_disconnected"
   | "unknown_task"
   | "batch_not_supported"
-  | "not_in_version";
+  | "not_in_version"
+  | "max_instances";
 
 export const NULL_ID = "null";
 

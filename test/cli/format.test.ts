@@ -145,6 +145,30 @@ describe("renderStatus", () => {
     ]);
   });
 
+  test("sharing: each server's policy and why; the instances of a server that runs several", () => {
+    const shared = server({ name: "mem", sharing: { share: "auto", policy: "shared", reason: "no sign yet", maxInstances: 8, instances: [] } });
+    const fs = server({
+      name: "fs",
+      sharing: {
+        share: "per-workspace",
+        policy: "per-workspace",
+        reason: 'share = "per-workspace" in the config',
+        maxInstances: 8,
+        instances: [
+          { key: "file:///ws/a", pid: 11, cwd: "/ws/a", clients: 3 },
+          { key: "global", pid: null, cwd: null, clients: 0 },
+        ],
+      },
+    });
+    expect(renderStatus({ ...fixed, servers: [shared, fs] }).split("\n").slice(-5)).toEqual([
+      "sharing:",
+      "  mem: shared (auto): no sign yet",
+      '  fs: per-workspace: share = "per-workspace" in the config; 2/8 instance(s)',
+      "    file:///ws/a  pid 11  3 client(s)  in /ws/a",
+      "    global  pid -  0 client(s)",
+    ]);
+  });
+
   test("no notes section when nothing has a reason or a restart; no servers still renders the header", () => {
     const quiet = renderStatus({ ...fixed, servers: [fixed.servers[0]!] });
     expect(quiet.split("\n")).toHaveLength(4);

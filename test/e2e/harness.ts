@@ -759,7 +759,10 @@ export function resultText(msg: RpcMessage): string {
 export async function daemonStatus(ctl: string, timeoutMs = 10_000): Promise<DaemonStatus> {
   const a = await controlRequest(ctl, { cmd: "status" }, timeoutMs);
   if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  for (const s of a.status.servers) if (s.pid !== null) trackPid(s.pid);
+  for (const s of a.status.servers) {
+    if (s.pid !== null) trackPid(s.pid);
+    for (const i of s.sharing?.instances ?? []) if (i.pid !== null) trackPid(i.pid);
+  }
   return a.status;
 }
 

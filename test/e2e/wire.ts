@@ -333,6 +333,8 @@ export interface SdkClientOptions {
   elicitation?: (req: ElicitRequest) => ElicitResult | Promise<ElicitResult>;
   /** declare `roots` (listChanged) and answer roots/list with the current value of this */
   roots?: () => Root[];
+  /** the folder the proxy runs in (what its hello tells the daemon); default: the repository */
+  cwd?: string;
 }
 
 export interface SdkClient {
@@ -355,7 +357,7 @@ export async function connectSdkClient(socket: string, name: string, opts: SdkCl
   const inner = new StdioClientTransport({
     command: BUN,
     args: [PROXY, "--socket", socket],
-    cwd: REPO,
+    cwd: opts.cwd ?? REPO,
     stderr: "pipe",
     env: { ...(process.env as Record<string, string>) },
   });

@@ -8,6 +8,7 @@ import {
   isLegacyVersion,
   LEGACY_VERSIONS,
   requestAllowed,
+  shapeHandshake,
   supports,
   type Feature,
 } from "../../src/router/versions.ts";
@@ -85,5 +86,15 @@ describe("versions", () => {
     expect(caps.tasks).toEqual({ list: {} }); // the cached original is untouched
     const bare = { tools: {} };
     expect(capabilitiesFor(bare, "2024-11-05")).toBe(bare);
+  });
+
+  test("a kept handshake as a client of each version is answered (the lobby and the router share this)", () => {
+    const raw = '{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"tasks":{"list":{}},"completions":{}},"serverInfo":{"name":"s","version":"1"}}';
+    expect(shapeHandshake(raw, "2025-11-25")).toEqual({ version: "2025-11-25", result: raw });
+    const old = shapeHandshake(raw, "2024-11-05");
+    expect(old.version).toBe("2024-11-05");
+    expect(JSON.parse(old.result)).toEqual({ protocolVersion: "2024-11-05", capabilities: { tools: {} }, serverInfo: { name: "s", version: "1" } });
+    const newer = shapeHandshake('{"protocolVersion":"2025-03-26","capabilities":{}}', "2025-11-25");
+    expect(newer.version).toBe("2025-03-26"); // the server's version when it cannot serve the asked one
   });
 });

@@ -88,6 +88,12 @@ describe("header, detail, status line", () => {
     ]);
   });
 
+  test("the detail pane shows who shares the server, and why", () => {
+    const sharing = { share: "auto" as const, policy: "per-client" as const, reason: "stateful tool names", maxInstances: 8, instances: [{ key: "client:1", pid: 7, cwd: null, clients: 1 }] };
+    const m = run(initialModel("/tmp/mx/daemon.sock"), { type: "status", status: daemon([{ ...busy, sharing }], { uptimeMs: 1000 }) });
+    expect(detail(m, 100, 6)[4]!.trimEnd()).toBe("sharing   per-client: stateful tool names · 1/8 instance(s)");
+  });
+
   test("small formatters", () => {
     expect(fit("abcdef", 4)).toBe("abc…");
     expect(fit("ab", 4)).toBe("ab  ");

@@ -14,7 +14,7 @@ import type { Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import { Kind, Phase, type Session } from "../session.ts";
 import type { BackendState, RouterHost } from "../types.ts";
-import { answerVersion, capabilitiesFor, GREETING_VERSION } from "../versions.ts";
+import { answerVersion, GREETING_VERSION, shapeHandshake } from "../versions.ts";
 
 export class Lifecycle implements Family {
   state: BackendState = "idle";
@@ -80,15 +80,15 @@ export class Lifecycle implements Family {
     this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
   }
 
+  /** The backend's cached `initialize` result (JSON text), once it has answered. */
+  get result(): string | null {
+    return this.initResult;
+  }
+
   /** Client `initialize`. */
   initialize(c: Session, msg: Record<string, unknown>, line: string): void {
-    const params = (msg.params ?? {}) as Record<string, unknown>;
-    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
-    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    const params = this.declare(c, msg);
     c.initRawId = this.ctx.rawIdOf(line);
-    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
-    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
-    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
     c.phase = Phase.Initializing;
     if (this.initResult !== null) return this.completeInitialize(c);
     if (this.final) {
@@ -97,6 +97,34 @@ export class Lifecycle implements Family {
     }
     c.initDeadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
     this.ctx.arm();
+    this.handshakeWith(params);
+  }
+
+  /**
+   * A client whose `initialize` the runtime answered already (from the handshake of another process of the same
+   * server): its session is ready at once, and this backend is handshaken with its parameters if no client did.
+   */
+  adopt(c: Session, msg: Record<string, unknown>, answered: string): void {
+    const params = this.declare(c, msg);
+    // The version it was answered (shapeHandshake, by the runtime): what this client may be sent.
+    c.version = answered;
+    c.phase = Phase.Ready;
+    if (this.state === "idle") this.host.wantBackend();
+    if (this.initResult === null && !this.final) this.handshakeWith(params);
+  }
+
+  /** What a client's `initialize` declares: its capabilities and protocol version. */
+  private declare(c: Session, msg: Record<string, unknown>): Record<string, unknown> {
+    const params = (msg.params ?? {}) as Record<string, unknown>;
+    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
+    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
+    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
+    return params;
+  }
+
+  private handshakeWith(params: Record<string, unknown>): void {
     if (this.initParams === null) {
       this.initParams = {
         ...params,
@@ -131,9 +159,7 @@ export class Lifecycle implements Family {
     if (version === this.backendVersion) return raw;
     let text = this.resultByVersion.get(version);
     if (text === undefined) {
-      const caps = this.initObject.capabilities;
-      const shaped = typeof caps === "object" && caps !== null ? capabilitiesFor(caps as Record<string, unknown>, version) : caps;
-      text = JSON.stringify({ ...this.initObject, protocolVersion: version, capabilities: shaped });
+      text = shapeHandshake(raw, version).result;
       this.resultByVersion.set(version, text);
     }
     return text;
