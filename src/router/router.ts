@@ -23,7 +23,7 @@ import { createFamilies } from "./families/index.ts";
 import { taskKind } from "./families/tasks.ts";
 import { routerFootprint, routerStats } from "./report.ts";
 import { append, PendingTable, unlink } from "./pending.ts";
-import { isClientKind, Kind, Phase, type Pending, type Session } from "./session.ts";
+import { isClientKind, Kind, newSession, Phase, type Pending, type Session } from "./session.ts";
 import { realClock, type BackendState, type RouterFootprint, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
 
 type Msg = Record<string, unknown>;
@@ -75,7 +75,7 @@ export class Router {
     });
     this.table = dispatchTable(this.f);
     this.ownRules = [...this.table.request.keys()];
-    this.admission = new Admission(ctx, host, (cid, line) => this.clientLine(cid, line), (cid) => this.clientClosed(cid));
+    this.admission = new Admission(ctx, (c) => c.open > 0 || c.queue.length > 0 || this.f.batches.has(c.id), (cid, l) => this.clientLine(cid, l, true));
     const { lifecycle, cancelProgress } = this.f;
     this.expiry = new Expiry({ ctx, host, pending: this.pending, lifecycle, admission: this.admission, cancelProgress });
   }
@@ -83,25 +83,29 @@ export class Router {
   // ───────────────────────────── clients ─────────────────────────────
 
   clientConnected(cid: number): void {
-    this.sessions.set(cid, this.admission.admit(cid));
+    this.sessions.set(cid, newSession(cid));
   }
 
-  clientLine(cid: number, line: string): void {
-    const c = this.sessions.get(cid);
-    if (c === undefined || this.admission.hold(c, line)) return;
-    const state = this.f.lifecycle.state;
-    if (state === "idle") this.host.wantBackend();
-    if (state === "ready" && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
-    let msg: unknown;
+  clientLine(cid: number, line: string, admitted = false /* it waited for its slot already (admission.ts) */): void {
     try {
-      msg = JSON.parse(line);
-    } catch (e) {
-      this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
-      return;
+      const c = this.sessions.get(cid);
+      if (c === undefined || (!c.slot && !admitted && this.admission.hold(c, line))) return;
+      const state = this.f.lifecycle.state;
+      if (state === "idle") this.host.wantBackend();
+      if (state === "ready" && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch (e) {
+        this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
+        return;
+      }
+      if (Array.isArray(msg)) return this.f.batches.receive(c, msg, line);
+      if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
+      this.dispatch(c, msg as Msg, line);
+    } finally {
+      if (this.admission.waiting > 0) this.admission.settle();
     }
-    if (Array.isArray(msg)) return this.f.batches.receive(c, msg, line);
-    if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
-    this.dispatch(c, msg as Msg, line);
   }
 
   /** A line over `max_request_bytes`: answered here, the connection stays usable. */
@@ -278,11 +282,13 @@ export class Router {
     this.f.cancelProgress.backendGone();
     this.f.serverRequests.backendGone();
     this.f.lifecycle.backendExited(reason, willRestart);
+    this.admission.settle();
   }
 
   /** An operator stopped the server: like a final exit, but with its own wording. */
   backendStopped(): void {
     this.f.lifecycle.backendStopped();
+    this.admission.settle();
   }
 
   get backendState(): BackendState {
@@ -296,6 +302,7 @@ export class Router {
     } catch (e) {
       this.host.log("warn", `backend message could not be routed (${(e as Error).message}), skipped: ${line.slice(0, 200)}`);
     }
+    if (this.admission.waiting > 0) this.admission.settle(); // that answer may have freed a slot
   }
 
   private routeBackendLine(line: string): void {
@@ -369,7 +376,7 @@ export class Router {
   clientBusy(cid: number): boolean {
     const c = this.sessions.get(cid);
     if (c === undefined) return false;
-    return !c.active || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid);
+    return c.waiting.length > 0 || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid);
   }
 
   /** Ends every timer: the router is being discarded. */
@@ -378,7 +385,7 @@ export class Router {
   }
 
   stats(): RouterStats {
-    return routerStats(this.sessions, this.admission.active, this.counters, this.f);
+    return routerStats(this.sessions, this.admission, this.counters, this.f);
   }
 
   /** Every table's size, so tests can prove that nothing is left behind for clients that have gone. */

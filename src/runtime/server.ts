@@ -14,6 +14,7 @@ import { Child, SpawnError, type ChildEvents, type ChildSpec } from "./child.ts"
 import { Heartbeat } from "./heartbeat.ts";
 import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
 import type { ClientLink, LinkEvents } from "./links/link.ts";
+import { refuseConnection } from "./links/refuse.ts";
 import { serveUnix } from "./links/unix-front.ts";
 import { Listener } from "./listener.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -163,6 +164,7 @@ export class MuxServer {
 
   private accept(link: ClientLink): LinkEvents | null {
     if (this.supervisor.isStopping) return null;
+    if (this.clients.size >= this.config.max_connections) return refuseConnection(link, this.config.max_connections, this.log);
     const cid = this.nextCid++;
     const client: Client = { link, eof: false };
     this.clients.set(cid, client);
@@ -297,7 +299,7 @@ export class MuxServer {
       reason: sv.statusReason,
       pid: this.child?.pid ?? null,
       socket: c.socket,
-      clients: { connected: st.connected, active: st.active, queued: st.waiting, max: c.max_active_clients },
+      clients: { connected: st.connected, active: st.active, waiting: st.waiting, max: c.max_active_clients },
       pending: st.pending,
       served: st.served,
       timeouts: st.timeouts,
@@ -309,6 +311,7 @@ export class MuxServer {
       ...(this.launch.note === undefined ? {} : { launch: this.launch.note }),
       limits: {
         maxActiveClients: c.max_active_clients,
+        maxConnections: c.max_connections,
         maxRequestBytes: c.max_request_bytes,
         requestTimeoutMs: c.request_timeout_ms,
         lazyStart: c.lazy_start,

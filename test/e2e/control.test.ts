@@ -82,7 +82,7 @@ describe("control socket", () => {
     expect(sv.pid).toBe(pidS!);
     expect(sv.socket).toBe(cfg.sockets.s!);
     expect(sv.command).toEqual([BUN, FIXTURE]);
-    expect(sv.limits).toEqual({ maxActiveClients: 5, maxRequestBytes: 1048576, requestTimeoutMs: 10_000, lazyStart: false });
+    expect(sv.limits).toEqual({ maxActiveClients: 5, maxConnections: 256, maxRequestBytes: 1048576, requestTimeoutMs: 10_000, lazyStart: false });
     expect(sv.heartbeat).toEqual({ enabled: false, latencyMs: null, failures: 0 });
     expect(sv.clients.connected).toBe(0);
     expect(sv.restarts).toBe(0);
@@ -304,7 +304,7 @@ describe("status counters", () => {
     }
     const s3 = await serverStatus(ctl, "s");
     expect(s3.clients.active).toBe(3);
-    expect(s3.clients.queued).toBe(0);
+    expect(s3.clients.waiting).toBe(0);
     await clients[0]!.close();
     await waitFor(async () => (await serverStatus(ctl, "s")).clients.connected === 2, 5000, "2 connected");
     clients[1]!.destroy();

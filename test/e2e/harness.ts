@@ -145,6 +145,7 @@ export type ServerSpec = Partial<{
   env: Record<string, string>;
   cwd: string;
   max_active_clients: number;
+  max_connections: number;
   lazy_start: boolean;
   max_request_bytes: number;
   request_timeout_ms: number;
