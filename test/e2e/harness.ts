@@ -273,6 +273,8 @@ export interface StartOptions {
   waitSockets?: string[];
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** a command that runs the daemon's command line (and execs it, so the pid stays the daemon's): `["prlimit", "--nofile=128:128"]` */
+  wrap?: string[];
 }
 
 /**
@@ -287,7 +289,7 @@ export async function startDaemon(configPath: string, extraArgs: string[] = [], 
     const parsed = TOML.parse(readFileSync(configPath, "utf8")) as any;
     sockets = Object.values(parsed.servers ?? {}).map((s: any) => String(s.socket));
   }
-  const proc = Bun.spawn([BUN, CLI, "--config", configPath, ...extraArgs], {
+  const proc = Bun.spawn([...(opts.wrap ?? []), BUN, CLI, "--config", configPath, ...extraArgs], {
     cwd: REPO,
     stdin: "ignore",
     stdout: "pipe",

@@ -163,13 +163,13 @@ describe("limits and mux-made errors", () => {
       const elapsed = Date.now() - t0;
       expect(r.error?.code).toBe(-32603);
       expect(r.error?.message).toContain("max_active_clients");
-      expect(r.error?.data?.reason).toBe("client_limit");
+      expect((r.error?.data as { reason?: string })?.reason).toBe("client_limit");
       expect(elapsed).toBeGreaterThanOrEqual(1400);
       // the connection stays, and its next request is served once a's hangs have timed out
       expect(b.isClosed).toBe(false);
-      expect((await h1).error?.data?.reason).toBe("timeout");
+      expect(((await h1).error?.data as { reason?: string })?.reason).toBe("timeout");
       expect(resultText(await b.callTool("echo", { text: "again" }, "b-again", 8000))).toBe("again");
-      expect((await h2).error?.data?.reason).toBe("timeout");
+      expect(((await h2).error?.data as { reason?: string })?.reason).toBe("timeout");
     },
     20_000,
   );
