@@ -6,9 +6,10 @@ import { errorLine, INTERNAL_ERROR, NULL_ID } from "../../wire/jsonrpc.ts";
 import type { Logger } from "../log.ts";
 import type { ClientLink } from "./link.ts";
 
-/** Logged at most this often, so a client reconnecting in a loop cannot flood the log. */
+/** Logged at most this often per server, so a client reconnecting in a loop cannot flood the log. */
 const LOG_EVERY_MS = 10_000;
-let lastLogged = -Infinity;
+/** When each server (known by its logger) last logged a refusal, and how many it refused since. */
+const logged = new WeakMap<Logger, { at: number; since: number }>();
 
 export function connectionLimitLine(max: number): string {
   const message = `Too many connections: this server accepts at most ${max} (max_connections); close an idle session or raise max_connections`;
@@ -18,9 +19,13 @@ export function connectionLimitLine(max: number): string {
 /** Answers and closes `link`; returns null (the accept function's "refused"). */
 export function refuseConnection(link: ClientLink, max: number, log: Logger): null {
   const now = performance.now();
-  if (now - lastLogged >= LOG_EVERY_MS) {
-    lastLogged = now;
-    log("warn", `refused a connection: ${max} connected already (max_connections)`);
+  const last = logged.get(log) ?? { at: -Infinity, since: 0 };
+  if (now - last.at >= LOG_EVERY_MS) {
+    const more = last.since > 0 ? ` (and ${last.since} more since the last report)` : "";
+    log("warn", `refused a connection: ${max} connected already (max_connections)${more}`);
+    logged.set(log, { at: now, since: 0 });
+  } else {
+    last.since++;
   }
   link.send(connectionLimitLine(max));
   link.endWhenWritten();
