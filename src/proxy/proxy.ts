@@ -67,10 +67,15 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
 
   /** Set when the daemon refused this connection: nothing is retried, the host is told why. */
   let refused: string | null = null;
+  /** No line has come on this connection yet: only the first one can be a refusal (the rest is not scanned). */
+  let first = true;
 
   const fromDaemon = (line: string) => {
     // A refusal comes first and alone, with id null: it is for the proxy, not for the host.
-    if (refused === null && (refused = refusalOf(line)) !== null) return;
+    if (first) {
+      first = false;
+      if ((refused = refusalOf(line)) !== null) return;
+    }
     // Answers are most of the traffic: find their id without a full scan when it stands where SDKs put it.
     const isAnswer = quickResponseId(line, spans) || (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0);
     if (isAnswer) {
@@ -88,6 +93,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
         // Each connection frames its own bytes: a line cut off by a dead daemon never joins the next one's.
+        first = true;
         link = await dialUnix(o.socket, {
           maxLineBytes: o.maxLineBytes ?? 256 * 1024 * 1024,
           maxQueuedBytes: 64 * 1024 * 1024,
