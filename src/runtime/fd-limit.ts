@@ -53,6 +53,13 @@ export async function raiseFdLimit(): Promise<{ limit: FdLimit; raisedFrom?: num
   if (known !== null && known.soft >= (process.platform === "darwin" ? Math.min(known.hard, DARWIN_OPEN_MAX) : known.hard)) {
     return { limit: known };
   }
+  return setSoftFdLimit();
+}
+
+/** Sets the soft limit to `to` (default: the hard one, capped on macOS) through the C library. */
+export async function setSoftFdLimit(to?: number): Promise<{ limit: FdLimit; raisedFrom?: number } | { error: string }> {
+  const p = platform();
+  if (p === null) return { error: `not supported on ${process.platform}` };
   try {
     const { dlopen, FFIType, ptr } = await import("bun:ffi");
     const libc = dlopen(p.lib, {
@@ -65,15 +72,15 @@ export async function raiseFdLimit(): Promise<{ limit: FdLimit; raisedFrom?: num
       if (libc.symbols.getrlimit(p.resource, ptr(buf)) !== 0) return { error: "getrlimit failed" };
       const soft = buf[0] as bigint;
       const hard = buf[1] as bigint;
-      let target = hard;
+      let target = to === undefined ? hard : BigInt(to);
       if (process.platform === "darwin" && target > BigInt(DARWIN_OPEN_MAX)) target = BigInt(DARWIN_OPEN_MAX);
       const asNumber = (v: bigint) => (v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v));
-      if (target <= soft) return { limit: { soft: asNumber(soft), hard: asNumber(hard) } };
+      if (target === soft || (to === undefined && target < soft)) return { limit: { soft: asNumber(soft), hard: asNumber(hard) } };
       buf[0] = target;
       if (libc.symbols.setrlimit(p.resource, ptr(buf)) !== 0) {
         return { error: `setrlimit from ${soft} to ${target} failed` };
       }
-      return { limit: { soft: asNumber(target), hard: asNumber(hard) }, raisedFrom: asNumber(soft) };
+      return { limit: { soft: asNumber(target), hard: asNumber(hard) }, ...(target > soft ? { raisedFrom: asNumber(soft) } : {}) };
     } finally {
       libc.close();
     }

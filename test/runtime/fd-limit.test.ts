@@ -14,15 +14,22 @@ describe.skipIf(process.platform !== "linux" && process.platform !== "darwin")("
     }
   });
 
-  test("under a lower soft limit, the daemon's start raises it to the hard one", () => {
-    const prlimit = Bun.which("prlimit");
-    if (prlimit === null || process.platform !== "linux") return; // needs util-linux's prlimit
-    const script = `import { raiseFdLimit } from ${JSON.stringify(`${import.meta.dir}/../../src/runtime/fd-limit.ts`)};
-      console.log(JSON.stringify(await raiseFdLimit()));`;
-    // Bun raises the soft limit at its own start already, so the script sees soft = hard either way; what this
-    // pins is that the answer matches the kernel's and that no FFI is needed for it
-    const r = Bun.spawnSync([prlimit, "--nofile=64:2048", process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
-    expect(JSON.parse(r.stdout.toString())).toEqual({ limit: { soft: 2048, hard: 2048 } });
+  test("a soft limit below the hard one is raised to it through the C library (setrlimit via bun:ffi)", () => {
+    if (process.platform !== "linux") return; // the check reads /proc
+    // Bun raises the soft limit at its own start, so the child lowers it first, through the same FFI path
+    const mod = JSON.stringify(`${import.meta.dir}/../../src/runtime/fd-limit.ts`);
+    const script = `import { raiseFdLimit, readFdLimit, setSoftFdLimit } from ${mod};
+      const lowered = await setSoftFdLimit(100);
+      const before = readFdLimit();
+      const raised = await raiseFdLimit();
+      console.log(JSON.stringify({ lowered, before, raised, after: readFdLimit() }));`;
+    const r = Bun.spawnSync([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const out = JSON.parse(r.stdout.toString());
+    const hard = out.before.hard;
+    expect(out.lowered).toEqual({ limit: { soft: 100, hard } });
+    expect(out.before.soft).toBe(100);
+    expect(out.raised).toEqual({ limit: { soft: hard, hard }, raisedFrom: 100 });
+    expect(out.after).toEqual({ soft: hard, hard });
   });
 
   test("open descriptors are counted, and a new one shows", async () => {
