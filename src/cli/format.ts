@@ -12,12 +12,17 @@ export function duration(ms: number | null): string {
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`;
 }
 
+/** Connections, then the busy clients against max_active_clients, then the requests waiting for a slot. */
+export function clients(c: ServerStatus["clients"]): string {
+  return `${c.connected} (${c.active}/${c.max} active${c.waiting > 0 ? `, ${c.waiting} waiting` : ""})`;
+}
+
 export function statusRow(s: ServerStatus): string[] {
   return [
     s.name,
     s.state,
     s.pid === null ? "-" : String(s.pid),
-    `${s.clients.connected}/${s.clients.max}${s.clients.queued > 0 ? ` (+${s.clients.queued} queued)` : ""}`,
+    clients(s.clients),
     String(s.pending),
     String(s.served),
     String(s.restarts),

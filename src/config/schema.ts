@@ -27,6 +27,7 @@ const serverFields = type({
   env: expect(type("Record<string, string>"), "a table of string values").default(() => ({})),
   "cwd?": path,
   max_active_clients: posInt.default(5),
+  max_connections: posInt.default(256),
   lazy_start: bool.default(false),
   max_request_bytes: posInt.default(1048576),
   request_timeout_ms: ms1.default(30000),

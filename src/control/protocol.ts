@@ -26,7 +26,11 @@ export interface ServerStatus {
   reason: string | null;
   pid: number | null;
   socket: string;
-  clients: { connected: number; active: number; queued: number; max: number };
+  /**
+   * connected: connections (at most `limits.maxConnections`); active: clients with a request in flight (at
+   * most `max`, i.e. max_active_clients); waiting: requests waiting for one of those slots.
+   */
+  clients: { connected: number; active: number; waiting: number; max: number };
   pending: number;
   /** Requests answered by the backend since the daemon started. */
   served: number;
@@ -40,7 +44,7 @@ export interface ServerStatus {
   command: string[];
   /** For npx servers: how the command was launched (resolved, or as written and why). */
   launch?: string;
-  limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
+  limits: { maxActiveClients: number; maxConnections: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
   /** The last lines the child wrote to stderr. */
   stderrTail: string[];
   /**

@@ -28,10 +28,10 @@ export interface Queued {
 /** One client connection, with its open requests chained through their Pending entries. */
 export interface Session extends Chain<Pending> {
   readonly id: number;
-  /** Holds one of the `max_active_clients` slots; until then its lines wait in `waitLines`. */
-  active: boolean;
-  waitDeadline: number;
-  waitLines: string[];
+  /** Holds one of the `max_active_clients` slots (see admission.ts); it may have gone idle since. */
+  slot: boolean;
+  /** Requests waiting for a slot, oldest first (with the lines that keep their place behind them). */
+  waiting: Waiting[];
   phase: Phase;
   /** The raw id text of its `initialize`, answered once the backend's handshake is cached. */
   initRawId: string;
@@ -46,12 +46,25 @@ export interface Session extends Chain<Pending> {
   version: string;
 }
 
-export function newSession(id: number, active: boolean, waitDeadline: number): Session {
+/** A request waiting for a client slot. */
+export interface Waiting {
+  line: string;
+  /** When it is answered with the client-limit error instead. */
+  deadline: number;
+  /** Its id as `idKey` writes it, for a cancellation naming it; null for a batch. */
+  key: string | null;
+  /**
+   * False for a line that needs no slot (`initialize`, a notification) but waits behind its client's
+   * requests to keep its order; it goes out as soon as no request is ahead of it.
+   */
+  request: boolean;
+}
+
+export function newSession(id: number): Session {
   return {
     id,
-    active,
-    waitDeadline,
-    waitLines: [],
+    slot: false,
+    waiting: [],
     phase: Phase.New,
     initRawId: NULL_ID,
     initDeadline: 0,

@@ -50,9 +50,13 @@ export type BackendState = "idle" | "starting" | "handshaking" | "ready" | "down
 
 export interface RouterStats {
   connected: number;
+  /** Clients with a request in flight (each holds one of `max_active_clients` slots). */
   active: number;
+  /** Requests waiting for a client slot. */
   waiting: number;
+  /** Client requests open at the backend. */
   pending: number;
+  /** Client requests held until the backend (or the client's own handshake) is ready. */
   queued: number;
   served: number;
   timeouts: number;

@@ -15,6 +15,7 @@ import { Child, type ChildEvents, type ChildSpec } from "./child.ts";
 import { Instance, type InstanceHost } from "./instance.ts";
 import { reapLeftover, removeRecord } from "./leftovers.ts";
 import type { ClientLink, LinkEvents } from "./links/link.ts";
+import { refuseConnection } from "./links/refuse.ts";
 import { serveUnix } from "./links/unix-front.ts";
 import { Listener } from "./listener.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -188,6 +189,7 @@ export class MuxServer {
    */
   attach(link: ClientLink, hello?: ClientHello): LinkEvents | null {
     if (this.stopping) return null;
+    if (this.clients.size >= this.config.max_connections) return refuseConnection(link, this.config.max_connections, this.log);
     const cid = this.nextCid++;
     const c: Conn = {
       cid, link, eof: false, cwd: hello?.cwd, fresh: true, inst: null, refused: null, held: null, init: null,
@@ -309,11 +311,11 @@ export class MuxServer {
     const all = [...this.pool.all()];
     // The figures of one process (pid, state, heartbeat) are the shared instance's, else the first one's.
     const main = this.pool.get(GLOBAL) ?? all[0];
-    const sum = { active: 0, queued: 0, pending: 0, served: this.retiredCounts.served, timeouts: this.retiredCounts.timeouts, restarts: this.retiredCounts.restarts };
+    const sum = { active: 0, waiting: 0, pending: 0, served: this.retiredCounts.served, timeouts: this.retiredCounts.timeouts, restarts: this.retiredCounts.restarts };
     for (const i of all) {
       const st = i.router.stats();
       sum.active += st.active;
-      sum.queued += st.waiting;
+      sum.waiting += st.waiting;
       sum.pending += st.pending;
       sum.served += st.served;
       sum.timeouts += st.timeouts;
@@ -327,7 +329,7 @@ export class MuxServer {
       reason: sv?.statusReason ?? (this.operatorStopped ? "stopped by an operator" : null),
       pid: main?.child?.pid ?? null,
       socket: c.socket,
-      clients: { connected: this.clients.size, active: sum.active, queued: sum.queued, max: c.max_active_clients },
+      clients: { connected: this.clients.size, active: sum.active, waiting: sum.waiting, max: c.max_active_clients },
       pending: sum.pending,
       served: sum.served,
       timeouts: sum.timeouts,
@@ -339,6 +341,7 @@ export class MuxServer {
       ...(this.launch.note === undefined ? {} : { launch: this.launch.note }),
       limits: {
         maxActiveClients: c.max_active_clients,
+        maxConnections: c.max_connections,
         maxRequestBytes: c.max_request_bytes,
         requestTimeoutMs: c.request_timeout_ms,
         lazyStart: c.lazy_start,

@@ -19,6 +19,7 @@ export type MuxErrorReason =
   | "backend_failed"
   | "backend_unavailable"
   | "client_limit"
+  | "connection_limit"
   | "shutting_down"
   | "no_client_for_request"
   | "ambiguous_client"

@@ -69,6 +69,7 @@ const FULL_SERVER = {
   env: { API_KEY: "k", MODE: "fast" },
   cwd: "/srv/memory",
   max_active_clients: 7,
+  max_connections: 256,
   lazy_start: true,
   max_request_bytes: 2048,
   request_timeout_ms: 60000,
@@ -104,7 +105,7 @@ describe("loadConfig accepts", () => {
     expect(cfg.statusSocket).toBe(path.join(dir, "daemon.sock"));
     expect(cfg.servers).toEqual([
       {
-        name: "m", socket: "/tmp/m.sock", cmd: "srv", args: [], env: {}, max_active_clients: 5, lazy_start: false,
+        name: "m", socket: "/tmp/m.sock", cmd: "srv", args: [], env: {}, max_active_clients: 5, max_connections: 256, lazy_start: false,
         max_request_bytes: 1048576, request_timeout_ms: 30000, restart_backoff_ms: 1000,
         restart_backoff_max_ms: 30000, max_restarts: 5, tray: false, max_response_bytes: 67108864,
         max_client_buffer_bytes: 33554432, stable_run_ms: 10000, shutdown_grace_ms: 2000,

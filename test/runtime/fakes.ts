@@ -17,6 +17,7 @@ export function serverConfig(name: string, over: Partial<ServerConfig> = {}): Se
     args: ["fixture.ts"],
     env: {},
     max_active_clients: 5,
+    max_connections: 256,
     lazy_start: false,
     max_request_bytes: 1048576,
     request_timeout_ms: 30000,

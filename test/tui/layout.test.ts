@@ -8,7 +8,7 @@ const run = (m: Model, ...msgs: Msg[]) => msgs.reduce((acc, msg) => update(acc, 
 
 const busy = server("mem", {
   pid: 4242,
-  clients: { connected: 4, active: 4, queued: 2, max: 4 },
+  clients: { connected: 4, active: 4, waiting: 2, max: 4 },
   pending: 3,
   served: 120,
   restarts: 2,
@@ -32,11 +32,11 @@ describe("table", () => {
   test("one row per server with every column of the issue", () => {
     const t = table(model(), 200);
     expect(t.header.trimEnd()).toBe(
-      "SERVER  STATE      PID   CLIENTS  PENDING  REQ/S  RESTARTS  UPTIME  HEARTBEAT  LAST RESTART",
+      "SERVER  STATE      PID   CLIENTS      PENDING  REQ/S  RESTARTS  UPTIME  HEARTBEAT  LAST RESTART",
     );
     expect(t.rows.map((r) => r.text.trimEnd())).toEqual([
-      "mem     ● running  4242  4/4 +2q  3        15.0   2         1m05s   12ms       child exited with code 3",
-      "files   ● lazy     -     0/4      0        0.0    0         -       off        -",
+      "mem     ● running  4242  4 (4/4) +2w  3        15.0   2         1m05s   12ms       child exited with code 3",
+      "files   ● lazy     -     0 (0/4)      0        0.0    0         -       off        -",
     ]);
     expect(t.rows.map((r) => [r.name, r.state, r.selected])).toEqual([
       ["mem", "running", true],
@@ -69,7 +69,7 @@ describe("header, detail, status line", () => {
     expect(lines).toEqual([
       "command   bun 'my server.ts' --flag",
       "socket    /tmp/mx/mem.sock",
-      "limits    max 4 active clients · requests ≤ 1 MiB · timeout 30000 ms",
+      "limits    max 4 active clients · 256 connections · requests ≤ 1 MiB · timeout 30000 ms",
       "state     running · served 150 · timeouts 0 · heartbeat failures 0",
       "stderr",
       "  three",

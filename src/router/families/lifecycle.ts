@@ -224,7 +224,6 @@ export class Lifecycle implements Family {
   /** Last of the ready hooks: waiting clients complete their handshake or send what they queued. */
   backendReady(replay: boolean): void {
     for (const c of this.ctx.sessions.values()) {
-      if (!c.active) continue;
       if (c.phase === Phase.Initializing) this.completeInitialize(c);
       else this.flushQueue(c);
       if (replay && c.phase === Phase.Ready) this.announceListsChanged(c.id);
