@@ -26,7 +26,11 @@ export interface ServerStatus {
   reason: string | null;
   pid: number | null;
   socket: string;
-  clients: { connected: number; active: number; queued: number; max: number };
+  /**
+   * connected: connections (at most `limits.maxConnections`); active: clients with a request in flight (at
+   * most `max`, i.e. max_active_clients); waiting: requests waiting for one of those slots.
+   */
+  clients: { connected: number; active: number; waiting: number; max: number };
   pending: number;
   /** Requests answered by the backend since the daemon started. */
   served: number;
@@ -40,9 +44,31 @@ export interface ServerStatus {
   command: string[];
   /** For npx servers: how the command was launched (resolved, or as written and why). */
   launch?: string;
-  limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
+  limits: { maxActiveClients: number; maxConnections: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
   /** The last lines the child wrote to stderr. */
   stderrTail: string[];
+  /**
+   * Who shares a process: the configured `share`, the policy in force and why, and the running instances (one
+   * per workspace or client unless shared). `pid`, `state` and `uptimeMs` above are the shared instance's, else
+   * the first one's. Optional so that a status written by an older daemon still reads.
+   */
+  sharing?: SharingStatus;
+}
+
+export interface SharingStatus {
+  share: "auto" | "shared" | "per-workspace" | "per-client";
+  policy: "shared" | "per-workspace" | "per-client" | "session-aware";
+  reason: string;
+  maxInstances: number;
+  instances: InstanceStatus[];
+}
+
+export interface InstanceStatus {
+  /** "global", a workspace (root URIs, or the proxy's folder as a file:// URI), "client:N", or "first:N" until known. */
+  key: string;
+  pid: number | null;
+  cwd: string | null;
+  clients: number;
 }
 
 export interface DaemonStatus {

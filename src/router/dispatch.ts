@@ -58,7 +58,7 @@ export function dispatchTable(f: Families): DispatchTable {
     request: new Map<string, RequestRule>([
       ["initialize", { handle: (c, m, l) => lifecycle.initialize(c, m, l), beforeReady: true }],
       ["ping", { handle: (c, m, l) => lifecycle.ping(c, m, l), beforeReady: true }],
-      ["logging/setLevel", { handle: (c, m, l) => logging.setLevel(c, m, l) }],
+      ["logging/setLevel", { handle: (c, m, l, d) => logging.setLevel(c, m, l, d) }],
       ["resources/subscribe", subscription],
       ["resources/unsubscribe", subscription],
       ["tasks/get", ownTask],

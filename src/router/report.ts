@@ -5,7 +5,7 @@ import type { RouterFootprint, RouterStats } from "./types.ts";
 
 export function routerStats(
   sessions: ReadonlyMap<number, Session>,
-  active: number,
+  slots: { readonly active: number; readonly waiting: number },
   counters: { served: number; timeouts: number; cancelled: number },
   f: Families,
 ): RouterStats {
@@ -13,13 +13,13 @@ export function routerStats(
   // Clients' requests only: the mux's own (heartbeat pings, the handshake, subscriptions) are not "pending requests".
   let pending = 0;
   for (const c of sessions.values()) {
-    queued += c.queue.length + c.waitLines.length;
+    queued += c.queue.length;
     pending += c.open;
   }
   return {
     connected: sessions.size,
-    active,
-    waiting: sessions.size - active,
+    active: slots.active,
+    waiting: slots.waiting,
     pending,
     queued,
     ...counters,

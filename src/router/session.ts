@@ -28,10 +28,10 @@ export interface Queued {
 /** One client connection, with its open requests chained through their Pending entries. */
 export interface Session extends Chain<Pending> {
   readonly id: number;
-  /** Holds one of the `max_active_clients` slots; until then its lines wait in `waitLines`. */
-  active: boolean;
-  waitDeadline: number;
-  waitLines: string[];
+  /** Holds one of the `max_active_clients` slots (see admission.ts); it may have gone idle since. */
+  slot: boolean;
+  /** Requests waiting for a slot, oldest first (with the lines that keep their place behind them). */
+  waiting: Waiting[];
   phase: Phase;
   /** The raw id text of its `initialize`, answered once the backend's handshake is cached. */
   initRawId: string;
@@ -39,16 +39,32 @@ export interface Session extends Chain<Pending> {
   caps: Record<Capability, boolean>;
   /** Requests held until the backend is ready. */
   queue: Queued[];
-  /** The protocol version the client asked for (batches depend on it). */
+  /**
+   * The protocol version the client asked for until its handshake completes, then the one it was answered:
+   * what it may be sent depends on it (versions.ts).
+   */
   version: string;
 }
 
-export function newSession(id: number, active: boolean, waitDeadline: number): Session {
+/** A request waiting for a client slot. */
+export interface Waiting {
+  line: string;
+  /** When it is answered with the client-limit error instead. */
+  deadline: number;
+  /** Its id as `idKey` writes it, for a cancellation naming it; null for a batch. */
+  key: string | null;
+  /**
+   * False for a line that needs no slot (`initialize`, a notification) but waits behind its client's
+   * requests to keep its order; it goes out as soon as no request is ahead of it.
+   */
+  request: boolean;
+}
+
+export function newSession(id: number): Session {
   return {
     id,
-    active,
-    waitDeadline,
-    waitLines: [],
+    slot: false,
+    waiting: [],
     phase: Phase.New,
     initRawId: NULL_ID,
     initDeadline: 0,
@@ -62,7 +78,7 @@ export function newSession(id: number, active: boolean, waitDeadline: number): S
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first three are a client's
+ * What an open backend request is, which decides what its answer needs. The first four are a client's
  * requests; the rest are the mux's own.
  */
 export const enum Kind {
@@ -72,6 +88,8 @@ export const enum Kind {
   CreatesTask,
   /** `tasks/list`: the answer is filtered to the caller's tasks. */
   ListsTasks,
+  /** `resources/subscribe`: the answer says whether the backend accepted the URI (see resources). */
+  Subscribes,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
@@ -81,7 +99,7 @@ export const enum Kind {
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.ListsTasks;
+  return kind <= Kind.Subscribes;
 }
 
 /** A request open at the backend under backend id `bid`. */

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import path from "node:path";
-import { cleanup, daemonStatus, RawClient, readPids, resultText } from "./harness.ts";
+import { cleanup, daemonStatus, RawClient, readPids, resultText, waitFor } from "./harness.ts";
 import { closeHttpClients, httpClient, INIT, post, startHttpDaemon } from "./http-harness.ts";
 
 afterEach(async () => {
@@ -134,5 +134,27 @@ describe("Streamable HTTP limits", () => {
     expect(((await r.json()) as any).error.message).toContain("max_request_bytes (2000 bytes)");
     const ok = await post(d, "fx", { jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "echo", arguments: { text: "small" } } }, { "Mcp-Session-Id": sid });
     expect(((await ok.json()) as any).result.content[0].text).toBe("small");
+  });
+
+  test("past max_connections an initialize gets 503 with the connection_limit error; a DELETE frees the place", async () => {
+    const d = await startHttpDaemon({ fx: { max_connections: 2 } });
+    const sids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await post(d, "fx", INIT(i));
+      expect(r.status).toBe(200);
+      await r.text();
+      sids.push(r.headers.get("mcp-session-id")!);
+    }
+    const third = await post(d, "fx", INIT(3));
+    expect(third.status).toBe(503);
+    const body = (await third.json()) as any;
+    expect(body.id).toBeNull();
+    expect(body.error.message).toContain("max_connections");
+    expect(body.error.data.reason).toBe("connection_limit");
+    expect((await fetch(d.url("fx"), { method: "DELETE", headers: { Authorization: `Bearer ${d.token}`, "Mcp-Session-Id": sids[0]! } })).status).toBe(200);
+    await waitFor(async () => (await daemonStatus(d.ctl)).servers[0]!.clients.connected === 1 || undefined, 5000, "one session left");
+    const again = await post(d, "fx", INIT(4));
+    expect(again.status).toBe(200);
+    await again.text();
   });
 });

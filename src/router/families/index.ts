@@ -10,6 +10,7 @@ import { Logging } from "./logging.ts";
 import { Resources } from "./resources.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Tasks } from "./tasks.ts";
+import { defines } from "../versions.ts";
 
 type Msg = Record<string, unknown>;
 
@@ -37,18 +38,26 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     toClient: (cid, line) => ctx.emit(cid, line),
     toBackend: (line) => host.toBackend(line),
     backendReady: () => ctx.backendState() === "ready",
-    candidates: (cap) => {
+    candidates: (cap, accepts) => {
       const out: Candidate[] = [];
-      for (const c of w.sessions.values()) if (c.phase === Phase.Ready && c.caps[cap]) out.push({ id: c.id, busy: c.open > 0 });
+      for (const c of w.sessions.values()) {
+        if (c.phase === Phase.Ready && c.caps[cap] && accepts(c.version)) out.push({ id: c.id, busy: c.open > 0 });
+      }
       return out;
     },
-    taskOwner: (taskId, cap) => {
+    taskOwner: (taskId, cap, accepts) => {
       const owner = w.sessions.get(tasks.ownerOf(taskId) ?? -1);
-      return owner !== undefined && owner.caps[cap] ? owner.id : undefined;
+      return owner !== undefined && owner.caps[cap] && accepts(owner.version) ? owner.id : undefined;
+    },
+    defines: (cid, method) => {
+      const c = w.sessions.get(cid);
+      return c !== undefined && defines(c.version, method);
     },
   });
-  const logging = new Logging(ctx);
-  const resources = new Resources(ctx);
+  // The backend's own capabilities decide what the mux may answer in its place (never a faked success).
+  const backendCaps = () => lifecycle.capabilities;
+  const logging = new Logging(ctx, backendCaps);
+  const resources = new Resources(ctx, backendCaps);
   const lifecycle: Lifecycle = new Lifecycle(ctx, host, w.request, (replay) => {
     // What the previous process was told is told to this one, then waiting clients go on.
     logging.backendReady();

@@ -3,15 +3,18 @@
  * client's own id), the replay after a restart, liveness probes, and `ping`.
  *
  * Towards the backend the mux is one client: the first client's `initialize` goes to it, with the
- * capabilities the mux can route; every later client is answered from the cached result and never causes
- * a second `initialize` or `notifications/initialized` on the same process. Requests a client sends before
- * the backend is ready wait in its queue.
+ * capabilities the mux can route and the newest protocol version the mux can shape for every client
+ * (versions.ts); every later client is answered from the cached result and never causes a second
+ * `initialize` or `notifications/initialized` on the same process. Each client is answered the version it
+ * asked for when the backend's session can serve it, with the backend's capabilities as that version
+ * defines them. Requests a client sends before the backend is ready wait in its queue.
  */
 import { errorLine, INTERNAL_ERROR, notificationLine, resultLine, type MuxErrorReason } from "../../wire/jsonrpc.ts";
 import type { Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import { Kind, Phase, type Session } from "../session.ts";
 import type { BackendState, RouterHost } from "../types.ts";
+import { answerVersion, GREETING_VERSION, shapeHandshake } from "../versions.ts";
 
 export class Lifecycle implements Family {
   state: BackendState = "idle";
@@ -19,6 +22,12 @@ export class Lifecycle implements Family {
   private failure = "";
   private initParams: Record<string, unknown> | null = null;
   private initResult: string | null = null;
+  /** The cached result, parsed once: the base of each version's answer. */
+  private initObject: Record<string, unknown> = {};
+  /** The version the backend negotiated. */
+  private backendVersion = "";
+  /** The answer per client version, built on first use (at most one per known version). */
+  private readonly resultByVersion = new Map<string, string>();
   private serverCaps: Record<string, unknown> = {};
   private handshakes = 0;
   /** Liveness probes in flight, by backend id. */
@@ -41,6 +50,11 @@ export class Lifecycle implements Family {
   /** How many backend handshakes completed (1 after the first start; +1 per restart). */
   get handshakeCount(): number {
     return this.handshakes;
+  }
+
+  /** The backend's own server capabilities, from its last handshake (empty before one). */
+  get capabilities(): Readonly<Record<string, unknown>> {
+    return this.serverCaps;
   }
 
   setState(next: BackendState): void {
@@ -66,15 +80,15 @@ export class Lifecycle implements Family {
     this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
   }
 
+  /** The backend's cached `initialize` result (JSON text), once it has answered. */
+  get result(): string | null {
+    return this.initResult;
+  }
+
   /** Client `initialize`. */
   initialize(c: Session, msg: Record<string, unknown>, line: string): void {
-    const params = (msg.params ?? {}) as Record<string, unknown>;
-    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
-    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    const params = this.declare(c, msg);
     c.initRawId = this.ctx.rawIdOf(line);
-    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
-    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
-    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
     c.phase = Phase.Initializing;
     if (this.initResult !== null) return this.completeInitialize(c);
     if (this.final) {
@@ -83,9 +97,39 @@ export class Lifecycle implements Family {
     }
     c.initDeadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
     this.ctx.arm();
+    this.handshakeWith(params);
+  }
+
+  /**
+   * A client whose `initialize` the runtime answered already (from the handshake of another process of the same
+   * server): its session is ready at once, and this backend is handshaken with its parameters if no client did.
+   */
+  adopt(c: Session, msg: Record<string, unknown>, answered: string): void {
+    const params = this.declare(c, msg);
+    // The version it was answered (shapeHandshake, by the runtime): what this client may be sent.
+    c.version = answered;
+    c.phase = Phase.Ready;
+    if (this.state === "idle") this.host.wantBackend();
+    if (this.initResult === null && !this.final) this.handshakeWith(params);
+  }
+
+  /** What a client's `initialize` declares: its capabilities and protocol version. */
+  private declare(c: Session, msg: Record<string, unknown>): Record<string, unknown> {
+    const params = (msg.params ?? {}) as Record<string, unknown>;
+    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
+    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
+    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
+    return params;
+  }
+
+  private handshakeWith(params: Record<string, unknown>): void {
     if (this.initParams === null) {
       this.initParams = {
         ...params,
+        // Not the first client's version: that would hold every later client to it.
+        protocolVersion: GREETING_VERSION,
         // The backend sees one client: the mux, able to route all of these to the clients that declare them.
         capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
         clientInfo: this.ctx.opts.clientInfo ?? { name: "rmcp-mux", version: "0" },
@@ -98,12 +142,27 @@ export class Lifecycle implements Family {
   initialized(): void {}
 
   private completeInitialize(c: Session): void {
-    // The backend's protocol version is answered even to a client that asked for another: the spec
-    // lets a server answer a version it supports, and the client decides whether to go on.
-    this.ctx.emit(c.id, resultLine(c.initRawId, this.initResult as string));
-    this.ctx.log("debug", `client ${c.id} handshake done`);
+    // The client's own version when the backend's session can serve it, else the backend's: the spec
+    // lets a server answer a version it supports, and the client decides whether to go on. From here on
+    // `c.version` is the negotiated version, which decides what this client may be sent.
+    const asked = c.version;
+    c.version = answerVersion(asked, this.backendVersion);
+    this.ctx.emit(c.id, resultLine(c.initRawId, this.resultFor(c.version)));
+    this.ctx.log("debug", `client ${c.id} handshake done: protocol ${c.version}${asked === c.version ? "" : ` (asked ${asked || "none"})`}`);
     c.phase = Phase.Ready;
     if (this.state === "ready") this.flushQueue(c);
+  }
+
+  /** The cached result as a client at `version` sees it: its version, and only the capabilities it defines. */
+  private resultFor(version: string): string {
+    const raw = this.initResult as string;
+    if (version === this.backendVersion) return raw;
+    let text = this.resultByVersion.get(version);
+    if (text === undefined) {
+      text = shapeHandshake(raw, version).result;
+      this.resultByVersion.set(version, text);
+    }
+    return text;
   }
 
   private flushQueue(c: Session): void {
@@ -144,11 +203,17 @@ export class Lifecycle implements Family {
     }
     const replay = this.initResult !== null;
     this.initResult = line.slice(s.resultStart, s.resultEnd);
+    this.resultByVersion.clear();
     try {
-      this.serverCaps = (JSON.parse(this.initResult) as { capabilities?: Record<string, unknown> }).capabilities ?? {};
+      const obj = JSON.parse(this.initResult) as Record<string, unknown>;
+      this.initObject = typeof obj === "object" && obj !== null ? obj : {};
     } catch {
-      this.serverCaps = {};
+      this.initObject = {};
     }
+    const caps = this.initObject.capabilities;
+    this.serverCaps = typeof caps === "object" && caps !== null ? (caps as Record<string, unknown>) : {};
+    const v = this.initObject.protocolVersion;
+    this.backendVersion = typeof v === "string" ? v : "";
     this.setState("ready");
     this.handshakes++;
     this.ctx.toBackend(notificationLine("notifications/initialized"));
@@ -159,7 +224,6 @@ export class Lifecycle implements Family {
   /** Last of the ready hooks: waiting clients complete their handshake or send what they queued. */
   backendReady(replay: boolean): void {
     for (const c of this.ctx.sessions.values()) {
-      if (!c.active) continue;
       if (c.phase === Phase.Initializing) this.completeInitialize(c);
       else this.flushQueue(c);
       if (replay && c.phase === Phase.Ready) this.announceListsChanged(c.id);

@@ -164,13 +164,17 @@ export class HttpFront {
     return s;
   }
 
-  private open(name: string, target: HttpTarget, stateless: boolean): HttpSession | null {
+  private open(name: string, target: HttpTarget, stateless: boolean): HttpSession | Response {
     const id = stateless ? "" : crypto.randomUUID();
     const s = new HttpSession(id, name, { maxQueuedBytes: target.config.max_client_buffer_bytes }, this.now, (gone) => {
       if (gone.id !== "") this.sessions.delete(gone.id);
     });
     const events = target.attach(s, HELLO);
-    if (events === null) return null;
+    if (events === null) {
+      // Refused: past max_connections (the server said why, as a JSON-RPC error), or stopping.
+      if (s.refusal !== null) return new Response(s.refusal, { status: 503, headers: { "Content-Type": "application/json" } });
+      return text(503, "Service Unavailable: the server is stopping");
+    }
     s.events = events;
     if (!stateless) this.sessions.set(id, s);
     return s;
@@ -191,7 +195,6 @@ export class HttpFront {
     const stateless = sid === null && !read.initialize && (req.headers.get("mcp-protocol-version") ?? "") >= "2026";
     if (sid === null && (read.initialize || stateless)) {
       s = this.open(name, target, stateless);
-      if (s === null) return text(503, "Service Unavailable: the server is stopping");
     } else s = this.session(req, name);
     if (s instanceof Response) return s;
     const session = s;

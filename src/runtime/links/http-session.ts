@@ -36,6 +36,8 @@ export class HttpSession implements ClientLink {
   private getStream: SseStream | null = null;
   private backlog: string[] = [];
   private backlogBytes = 0;
+  /** What the server said while refusing this link in `attach` (max_connections), for the HTTP answer. */
+  refusal: string | null = null;
   /** Last time the session had a request or an open stream (for idle expiry). */
   lastActive: number;
   closed = false;
@@ -105,6 +107,10 @@ export class HttpSession implements ClientLink {
 
   send(line: string): void {
     if (this.closed) return;
+    if (this.events === null) {
+      this.refusal = line;
+      return;
+    }
     const c = line.charCodeAt(0);
     if (c === 91 /* [ */) return this.sendArray(line);
     const id = answerId(line);

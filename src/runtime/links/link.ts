@@ -29,8 +29,3 @@ export interface LinkEvents {
 /** Takes a new link; null refuses it (it is closed at once). */
 export type AcceptLink = (link: ClientLink) => LinkEvents | null;
 
-/** What a front knows of a client before its first line: its working folder (the proxy's), its transport. */
-export interface ClientHello {
-  cwd?: string;
-  transport?: "unix" | "http";
-}
