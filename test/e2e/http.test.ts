@@ -114,6 +114,26 @@ describe("Streamable HTTP auth", () => {
     expect(st.servers[0]!.clients.connected).toBe(1);
   });
 
+  test("a page of an allowed origin gets the CORS preflight without a token, and answers it can read", async () => {
+    const d = await startHttpDaemon({ fx: {} }, { allowed_origins: ["http://ok.example"] });
+    const pre = await fetch(d.url("fx"), {
+      method: "OPTIONS",
+      headers: { Origin: "http://ok.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id" },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("http://ok.example");
+    expect(pre.headers.get("access-control-allow-headers")).toContain("Mcp-Session-Id");
+    const r = await post(d, "fx", INIT(), { Origin: "http://ok.example" });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("access-control-allow-origin")).toBe("http://ok.example");
+    expect(r.headers.get("access-control-expose-headers")).toContain("Mcp-Session-Id");
+    await r.text();
+    // another origin: no preflight, 403
+    const evil = await fetch(d.url("fx"), { method: "OPTIONS", headers: { Origin: "http://evil.example" } });
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   test("GET /health answers 200 without auth and without details", async () => {
     const d = await startHttpDaemon({ fx: {} });
     const r = await fetch(`${d.base}/health`);

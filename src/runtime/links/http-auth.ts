@@ -13,6 +13,11 @@ export class HttpAuth {
     this.origins = new Set(allowedOrigins.map((o) => o.replace(/\/+$/, "").toLowerCase()));
   }
 
+  /** Whether a browser page from `origin` may call. */
+  allows(origin: string): boolean {
+    return this.origins.has(origin.toLowerCase());
+  }
+
   /** A refusal to send, or null when the request may go on. */
   check(req: Request): Response | null {
     const origin = req.headers.get("origin");

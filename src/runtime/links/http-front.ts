@@ -14,6 +14,7 @@ import type { HttpConfig } from "../../config/http.ts";
 import type { Logger } from "../log.ts";
 import { emptySpans, methodOf, scanArray, scanTopLevel } from "../../wire/scan.ts";
 import { HttpAuth } from "./http-auth.ts";
+import { preflight, withCors } from "./http-cors.ts";
 import { type Accepts, Exchange } from "./http-exchange.ts";
 import { HttpSession } from "./http-session.ts";
 import { ensureToken } from "./http-token.ts";
@@ -108,7 +109,7 @@ export class HttpFront {
       // No idle cut-off: an answer may take as long as request_timeout_ms and a GET stream may stay quiet for
       // hours; lifting it per request costs more than the rest of the front's work. Sessions expire on their own.
       idleTimeout: 0,
-      fetch: (req) => this.route(req),
+      fetch: (req) => this.front(req),
       error: (e) => {
         this.deps.log("error", `http: ${e.stack ?? e.message}`);
         return text(500, "Internal Server Error");
@@ -124,6 +125,15 @@ export class HttpFront {
   /** Open 2025-era sessions. */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Requests from a browser page of an allowed origin get CORS headers; everything else goes straight on. */
+  private front(req: Request): Response | Promise<Response> {
+    const origin = req.headers.get("origin");
+    if (origin === null || !this.auth.allows(origin)) return this.route(req);
+    if (req.method === "OPTIONS") return preflight(origin);
+    const r = this.route(req);
+    return r instanceof Promise ? r.then((x) => withCors(x, origin)) : withCors(r, origin);
   }
 
   private route(req: Request): Response | Promise<Response> {
