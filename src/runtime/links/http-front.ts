@@ -80,8 +80,7 @@ function readBody(body: string): Body | null {
     const id = item.slice(spans.idStart, spans.idEnd);
     if (id === "null") continue;
     ids.push(id);
-    const method = methodOf(item, spans);
-    if (method === "initialize") initialize = true;
+    if (methodOf(item, spans) === "initialize") initialize = true;
     const token = progressToken(item);
     if (token !== undefined) tokens.push(token);
   }
@@ -120,11 +119,6 @@ export class HttpFront {
     const every = Math.min(30_000, Math.max(50, Math.floor(cfg.sessionIdleMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref?.();
-  }
-
-  /** Open 2025-era sessions. */
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   /** Requests from a browser page of an allowed origin get CORS headers; everything else goes straight on. */
