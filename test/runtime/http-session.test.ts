@@ -74,7 +74,7 @@ describe("HttpSession", () => {
     const sampling = '{"jsonrpc":"2.0","id":0,"method":"sampling/createMessage","params":{}}';
     // no POST, no GET: queued, then drained into the GET stream when it opens
     s.send(sampling);
-    const get = s.openStream(both, {});
+    const get = s.openStream({});
     expect(await sseText(get, 1)).toEqual([sampling]);
     // a POST open: it takes it
     const a = post(s, ["5"]);

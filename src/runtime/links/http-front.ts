@@ -219,7 +219,7 @@ export class HttpFront {
     const s = this.session(req, name);
     if (s instanceof Response) return s;
     if (!accepts(req).sse) return text(406, "Not Acceptable: the GET stream is text/event-stream");
-    return s.openStream(accepts(req), { "Mcp-Session-Id": s.id });
+    return s.openStream({ "Mcp-Session-Id": s.id });
   }
 
   private delete(req: Request, name: string): Response {

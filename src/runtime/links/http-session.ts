@@ -6,7 +6,7 @@
  * A 2026-07-28 stateless requester is a session of one exchange, never listed.
  */
 import { emptySpans, quickResponseId, scanArray, scanTopLevel, type Spans } from "../../wire/scan.ts";
-import type { Accepts, Exchange } from "./http-exchange.ts";
+import type { Exchange } from "./http-exchange.ts";
 import { SseStream } from "./http-sse.ts";
 import type { ClientLink, LinkEvents } from "./link.ts";
 
@@ -89,8 +89,7 @@ export class HttpSession implements ClientLink {
   }
 
   /** A GET: the stream for messages no POST carries. A second GET replaces the first. */
-  openStream(accepts: Accepts, headers: Record<string, string>): Response {
-    void accepts;
+  openStream(headers: Record<string, string>): Response {
     this.getStream?.close();
     const s = new SseStream(this.limits.maxQueuedBytes, () => {
       if (this.getStream === s) this.getStream = null;
