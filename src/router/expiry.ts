@@ -90,7 +90,8 @@ export class Expiry {
     switch (p.kind) {
       case Kind.Client:
       case Kind.CreatesTask:
-      case Kind.ListsTasks: {
+      case Kind.ListsTasks:
+      case Kind.ListsTools: {
         ctx.counters.timeouts++;
         const c = p.client;
         if (c === null) return;

@@ -7,10 +7,9 @@
  * family shares: the sessions, the open-request table, and forwarding and answering. What a method does
  * beyond that lives in its family (families/).
  *
- * Hot path (a request and its response): the client line validated once, by a walk that allocates
- * nothing for a plain request (wire/plain-request.ts) and by `JSON.parse` otherwise; the answer's id found
- * where SDKs put it (wire/scan.ts); an array slot each way (pending.ts); the id spliced into the text.
- * Nothing is re-serialised unless a token inside `params` must change.
+ * Hot path: the client line validated once, by a walk that allocates nothing for a plain request
+ * (wire/plain-request.ts), else `JSON.parse`; the answer's id found where SDKs put it (wire/scan.ts); an
+ * array slot each way (pending.ts); the id spliced in. Nothing is re-serialised unless a token must change.
  */
 import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, PARSE_ERROR, requestLine, type JsonId } from "../wire/jsonrpc.ts";
 import { emptyRequestSpans, scanPlainRequest } from "../wire/plain-request.ts";
@@ -19,7 +18,7 @@ import { Admission } from "./admission.ts";
 import type { RouterContext } from "./context.ts";
 import { dispatchTable, type DispatchTable, type Families } from "./dispatch.ts";
 import { Expiry } from "./expiry.ts";
-import { createFamilies } from "./families/index.ts";
+import { createFamilies, perClient } from "./families/index.ts";
 import { taskKind } from "./families/tasks.ts";
 import { routerFootprint, routerStats } from "./report.ts";
 import { append, PendingTable, unlink } from "./pending.ts";
@@ -40,8 +39,7 @@ export class Router {
   private readonly expiry: Expiry;
   private readonly counters = { served: 0, timeouts: 0, cancelled: 0 };
   private nextBackendId = 1;
-  // Scratch spans, one per use, so a nested call (a handshake answer flushing queued requests) never
-  // overwrites spans its caller is still reading.
+  // Scratch spans, one per use: a nested call (a handshake answer flushing queued requests) never overwrites its caller's.
   private readonly backendSpans: Spans = emptySpans();
   private readonly forwardSpans: Spans = emptySpans();
   private readonly idSpans: Spans = emptySpans();
@@ -123,7 +121,7 @@ export class Router {
     }
     c.first = c.last = null;
     c.open = 0;
-    for (const family of [this.f.resources, this.f.logging, this.f.tasks, this.f.batches, this.f.serverRequests]) family.clientGone(c, canTell);
+    for (const family of perClient(this.f)) family.clientGone?.(c, canTell);
     this.admission.release(c);
   }
 
@@ -195,18 +193,16 @@ export class Router {
     if (meta !== undefined && meta !== null && meta.progressToken !== undefined) {
       token = this.f.cancelProgress.claim(c.id, meta.progressToken);
       meta.progressToken = token;
+      this.f.meta.stampParsed(c.id, msg);
       out = JSON.stringify({ ...msg, id: bid });
     } else {
-      out = splice(line, s.idStart, s.idEnd, String(bid));
+      out = this.f.meta.stamp(c.id, splice(line, s.idStart, s.idEnd, String(bid)));
     }
     this.track(c, bid, kind, id, rawId, deadline, token);
     this.host.toBackend(out);
   }
 
-  /**
-   * The common request, forwarded without `JSON.parse`: a line with no escapes, an id that is a plain
-   * integer or string, and a method with no rule of its own. False: parse it as usual.
-   */
+  /** The common request forwarded unparsed: no escapes, a plain integer or string id, a method with no rule of its own. */
   private plainRequest(c: Session, line: string): boolean {
     const s = this.plain;
     if (!scanPlainRequest(line, s) || s.idStart < 0 || s.methodStart < 0) return false;
@@ -221,7 +217,7 @@ export class Router {
     const bid = this.nextBackendId++;
     const deadline = this.ctx.clock.now() + this.opts.requestTimeoutMs;
     this.track(c, bid, Kind.Client, key, line.slice(s.idStart, s.idEnd), deadline, 0);
-    this.host.toBackend(splice(line, s.idStart, s.idEnd, String(bid)));
+    this.host.toBackend(this.f.meta.stamp(c.id, splice(line, s.idStart, s.idEnd, String(bid))));
     return true;
   }
 
@@ -262,10 +258,7 @@ export class Router {
     this.f.lifecycle.backendStarted();
   }
 
-  /**
-   * The backend process is gone. Every request it held is answered with an error now; requests that
-   * never reached it stay queued for the next process (resending those cannot repeat a side effect).
-   */
+  /** The backend process is gone: what it held gets an error now; what never reached it waits for the next one. */
   backendExited(reason: string, willRestart: boolean): void {
     const pending = this.pending.list();
     this.pending.clear();
@@ -332,6 +325,7 @@ export class Router {
     this.pending.take(bid);
     switch (p.kind) {
       case Kind.Init:
+        this.f.sharing.initResult(line, s);
         return this.f.lifecycle.backendAnswered(line, s);
       case Kind.Ping:
         return this.f.lifecycle.probeSettled(bid, s.errorStart < 0);
@@ -349,7 +343,8 @@ export class Router {
     unlink(c, p);
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
-    if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
+    if (p.kind === Kind.ListsTools) this.f.sharing.toolsResult(line, s);
+    else if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
 
@@ -370,6 +365,16 @@ export class Router {
     const c = this.sessions.get(cid);
     if (c === undefined) return false;
     return !c.active || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid);
+  }
+
+  /** A client's workspace (its roots, its proxy's folder, or "global"), named in `session-aware` `_meta`. */
+  setClientWorkspace(cid: number, workspace: string): void {
+    if (this.sessions.has(cid)) this.f.meta.setWorkspace(cid, workspace);
+  }
+
+  /** A `session-aware` server: each forwarded request names its client's session and workspace in `_meta`. */
+  setSessionAware(on: boolean, seed: string = crypto.randomUUID().slice(0, 8)): void {
+    this.f.meta.enable(on, seed);
   }
 
   /** Ends every timer: the router is being discarded. */

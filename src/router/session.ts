@@ -62,7 +62,7 @@ export function newSession(id: number, active: boolean, waitDeadline: number): S
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first three are a client's
+ * What an open backend request is, which decides what its answer needs. The first four are a client's
  * requests; the rest are the mux's own.
  */
 export const enum Kind {
@@ -72,6 +72,8 @@ export const enum Kind {
   CreatesTask,
   /** `tasks/list`: the answer is filtered to the caller's tasks. */
   ListsTasks,
+  /** `tools/list` while its tool names could decide how the server is shared: they are read on the way. */
+  ListsTools,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
@@ -81,7 +83,7 @@ export const enum Kind {
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.ListsTasks;
+  return kind <= Kind.ListsTools;
 }
 
 /** A request open at the backend under backend id `bid`. */

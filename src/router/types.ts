@@ -1,4 +1,6 @@
 /** The router's view of the world: what it asks the runtime to do, and how it tells time. */
+import type { SharingHint } from "./sharing.ts";
+
 export type LogLevelName = "debug" | "info" | "warn" | "error";
 
 export interface RouterHost {
@@ -15,6 +17,8 @@ export interface RouterHost {
   log(level: LogLevelName, message: string): void;
   /** The backend's state moved (for status reporting). */
   stateChanged?(state: BackendState): void;
+  /** What the router observed about how this server can be shared (for `share = "auto"`). */
+  sharingHint?(hint: SharingHint): void;
 }
 
 export interface Clock {
@@ -69,4 +73,6 @@ export interface RouterFootprint {
   serverRequests: number;
   serverRequestIds: number;
   elicitations: number;
+  /** Clients whose workspace the runtime named (session-aware `_meta`). */
+  workspaces: number;
 }

@@ -27,6 +27,8 @@ export interface ServerRequestPeer {
   backendReady(): boolean;
   /** Initialized clients that declared `cap`. */
   candidates(cap: Capability): Candidate[];
+  /** The backend sent `roots/list` (so it holds roots that can go stale, and it serves a workspace). */
+  rootsAsked(): void;
   /** The owner of `taskId`, when it declared `cap`. */
   taskOwner(taskId: string, cap: Capability): number | undefined;
 }
@@ -71,6 +73,7 @@ export class ServerRequests implements Family {
     const backendRawId = line.slice(idStart, idEnd);
     if (method === "ping") return this.peer.toBackend(resultLine(backendRawId, "{}"));
     const cap = capabilityOf(method);
+    if (cap === "roots") this.peer.rootsAsked();
     if (cap === undefined) {
       return this.peer.toBackend(
         errorLine(backendRawId, METHOD_NOT_FOUND, `Method not found: the mux cannot route ${method} to a client`, "no_client_for_request"),
