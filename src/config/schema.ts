@@ -46,6 +46,8 @@ const serverFields = type({
   heartbeat_max_failures: posInt.default(3),
   // "resolve": an npx / npm exec command runs its package's bin directly, without npm (src/runtime/npx-launch.ts).
   launch: expect(type("'resolve' | 'as-written'"), '"resolve" or "as-written"').default("resolve"),
+  // Who shares one child process (README.md, "Which servers are shared"); "auto" decides from what the server shows.
+  share: expect(type("'auto' | 'shared' | 'per-workspace' | 'per-client'"), '"auto", "shared", "per-workspace" or "per-client"').default("auto"),
 });
 
 type Fields = typeof serverFields.infer;

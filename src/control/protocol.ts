@@ -43,6 +43,30 @@ export interface ServerStatus {
   limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
   /** The last lines the child wrote to stderr. */
   stderrTail: string[];
+  /**
+   * Who shares a process: the configured `share`, the policy in force and why, and the running instances (one
+   * per workspace or client unless shared). `pid`, `state` and `uptimeMs` above are the shared instance's, else
+   * the first one's. Optional so that a status written by an older daemon still reads.
+   */
+  sharing?: SharingStatus;
+}
+
+export interface SharingStatus {
+  share: "auto" | "shared" | "per-workspace" | "per-client";
+  policy: "shared" | "per-workspace" | "per-client" | "session-aware";
+  reason: string;
+  /** False while `share = "auto"` has seen nothing to decide by (then `policy` is "shared" for now). */
+  decided?: boolean;
+  maxInstances: number;
+  instances: InstanceStatus[];
+}
+
+export interface InstanceStatus {
+  /** "global", a workspace (root URIs, or the proxy's folder as a file:// URI), "client:N", or "first:N" until known. */
+  key: string;
+  pid: number | null;
+  cwd: string | null;
+  clients: number;
 }
 
 export interface DaemonStatus {

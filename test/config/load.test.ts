@@ -56,6 +56,7 @@ heartbeat_interval_ms = 1000
 heartbeat_timeout_ms = 200
 heartbeat_max_failures = 2
 launch = "as-written"
+share = "per-workspace"
 `;
 
 const FULL_SERVER = {
@@ -83,6 +84,7 @@ const FULL_SERVER = {
   heartbeat_timeout_ms: 200,
   heartbeat_max_failures: 2,
   launch: "as-written" as const,
+  share: "per-workspace" as const,
 };
 
 describe("loadConfig accepts", () => {
@@ -103,7 +105,7 @@ describe("loadConfig accepts", () => {
         restart_backoff_max_ms: 30000, max_restarts: 5, tray: false, max_response_bytes: 67108864,
         max_client_buffer_bytes: 33554432, stable_run_ms: 10000, shutdown_grace_ms: 2000,
         heartbeat: false, heartbeat_interval_ms: 30000, heartbeat_timeout_ms: 5000, heartbeat_max_failures: 3,
-        launch: "resolve",
+        launch: "resolve", share: "auto",
       },
     ]);
     expect("cwd" in cfg.servers[0]!).toBe(false);

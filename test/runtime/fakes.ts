@@ -33,6 +33,7 @@ export function serverConfig(name: string, over: Partial<ServerConfig> = {}): Se
     heartbeat_timeout_ms: 5000,
     heartbeat_max_failures: 3,
     launch: "resolve",
+    share: "shared",
     ...over,
   };
 }
