@@ -14,6 +14,12 @@ function skipWs(s: string, i: number): number {
   }
 }
 
+/** A backslash in [from, to) (for a key: it looks at the key only, never past it). */
+function hasEscape(s: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (s.charCodeAt(k) === 92) return true;
+  return false;
+}
+
 /**
  * The [start, end) span of the value of the last member named `key` of the object that starts at `at`
  * (its `{`), or null when the object has no such member or could not be walked.
@@ -27,14 +33,16 @@ export function memberSpan(s: string, at: number, key: string): [number, number]
     if (s.charCodeAt(i) !== 34) return null;
     const keyEnd = stringEnd(s, i);
     if (keyEnd === -1) return null;
-    const raw = s.slice(i + 1, keyEnd - 1);
-    const name = raw.includes("\\") ? (JSON.parse(s.slice(i, keyEnd)) as string) : raw;
+    // Compared in place (no slice) unless the key is spelled with escapes.
+    const match = hasEscape(s, i + 1, keyEnd - 1)
+      ? JSON.parse(s.slice(i, keyEnd)) === key
+      : keyEnd - i - 2 === key.length && s.startsWith(key, i + 1);
     i = skipWs(s, keyEnd);
     if (s.charCodeAt(i) !== 58) return null;
     i = skipWs(s, i + 1);
     const vEnd = valueEnd(s, i);
     if (vEnd === -1) return null;
-    if (name === key) found = [i, vEnd];
+    if (match) found = [i, vEnd];
     i = skipWs(s, vEnd);
     const sep = s.charCodeAt(i);
     if (sep === 125) return found;
@@ -60,7 +68,9 @@ export function spliceMeta(line: string, members: string): string | null {
   const params = memberSpan(line, start, "params");
   if (params === null) return appendMembers(line, start, top, `"params":{"_meta":{${members}}}`);
   if (line.charCodeAt(params[0]) !== 123) return null;
-  const meta = memberSpan(line, params[0], "_meta");
+  // No "_meta" text and no escape inside params (the common case): it has no _meta member, no need to walk it.
+  const plain = line.lastIndexOf('"_meta"', params[1]) < params[0] && !hasEscape(line, params[0], params[1]);
+  const meta = plain ? null : memberSpan(line, params[0], "_meta");
   if (meta === null) return appendMembers(line, params[0], params[1] - 1, `"_meta":{${members}}`);
   if (line.charCodeAt(meta[0]) !== 123) return null;
   return appendMembers(line, meta[0], meta[1] - 1, members);

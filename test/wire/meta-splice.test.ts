@@ -15,6 +15,8 @@ describe("spliceMeta", () => {
       ['{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"progressToken":5},"name":"x"}}', { _meta: { progressToken: 5, ...want }, name: "x" }],
       [' { "params" : { "_meta" : { "a" : "}" } } , "jsonrpc":"2.0","id":1,"method":"m" } ', { _meta: { a: "}", ...want } }],
       ['{"jsonrpc":"2.0","id":1,"method":"m","params":{"t":"\\"_meta\\":{}","_meta":{"b":[1,{"c":"]"}]}}}', { t: '"_meta":{}', _meta: { b: [1, { c: "]" }], ...want } }],
+      // _meta spelled with an escape is still the _meta member
+      ['{"jsonrpc":"2.0","id":1,"method":"m","params":{"\\u005fmeta":{"keep":true}}}', { _meta: { keep: true, ...want } }],
     ];
     for (const [line, params] of cases) {
       const out = spliceMeta(line, M);
