@@ -11,7 +11,8 @@ import { allText, closeSdkClients, connectSdkClient, EVERYTHING_SERVER, expectWi
 let socket = "";
 
 beforeAll(async () => {
-  const cfg = writeConfig(undefined, { everything: EVERYTHING_SERVER });
+  // One shared process, so its roots are the union (under "auto" a server that asks for roots runs per workspace).
+  const cfg = writeConfig(undefined, { everything: { ...EVERYTHING_SERVER, share: "shared" } });
   await startDaemon(cfg.configPath);
   socket = cfg.sockets.everything!;
 });

@@ -22,8 +22,9 @@ beforeAll(async () => {
   dirB = path.join(base, "ws-b");
   mkdirSync(dirA);
   mkdirSync(dirB);
-  // No directories on the command line: the server runs on its clients' roots alone.
-  const cfg = writeConfig(undefined, { fs: { cmd: BUN, args: [FILESYSTEM], request_timeout_ms: 15_000 } });
+  // No directories on the command line: the server runs on its clients' roots alone. Pinned to one shared
+  // process: under "auto" a server that asks for roots runs per workspace.
+  const cfg = writeConfig(undefined, { fs: { cmd: BUN, args: [FILESYSTEM], request_timeout_ms: 15_000, share: "shared" } });
   await startDaemon(cfg.configPath);
   socket = cfg.sockets.fs!;
 });
