@@ -138,8 +138,21 @@ describe("roots list_changed towards a shared backend", () => {
     h.router.clientClosed(3);
     expect(changed(h)).toBe(0);
     h.join(2, { roots: {} });
-    h.takeBackend();
+    expect(changed(h)).toBe(1);
+    h.backend(req("r2", "roots/list")); // the backend asks again (clients 1 and 2 are asked)
     h.router.clientClosed(2);
+    expect(changed(h)).toBe(1);
+  });
+
+  test("told once until it asks: a burst of changes costs one more roots/list, and a change after the ask is told", () => {
+    const h = asked();
+    h.join(2, { roots: {} });
+    h.join(3, { roots: {} });
+    h.send(1, note("notifications/roots/list_changed"));
+    h.router.clientClosed(3);
+    expect(changed(h)).toBe(1);
+    h.backend(req("r2", "roots/list"));
+    h.join(4, { roots: {} });
     expect(changed(h)).toBe(1);
   });
 
@@ -147,6 +160,8 @@ describe("roots list_changed towards a shared backend", () => {
     const h = asked();
     h.send(1, note("notifications/roots/list_changed"));
     expect(h.takeBackend()).toEqual([note("notifications/roots/list_changed")]);
+    h.backend(req("r2", "roots/list"));
+    h.takeClient(1);
     h.join(3);
     h.send(3, note("notifications/roots/list_changed"));
     expect(changed(h)).toBe(0);
