@@ -59,6 +59,8 @@ export interface SharingStatus {
   share: "auto" | "shared" | "per-workspace" | "per-client";
   policy: "shared" | "per-workspace" | "per-client" | "session-aware";
   reason: string;
+  /** False while `share = "auto"` has seen nothing to decide by (then `policy` is "shared" for now). */
+  decided?: boolean;
   maxInstances: number;
   instances: InstanceStatus[];
 }

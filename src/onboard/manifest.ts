@@ -7,6 +7,13 @@ import { tildify } from "../hosts/context.ts";
 import { tomlKey, tomlValue } from "../hosts/toml-edit.ts";
 import type { PlannedServer } from "./merge.ts";
 
+/** Above each server's `share`: what the values mean, so a user can pin one without looking it up. */
+export const SHARE_COMMENT = [
+  '# share: who uses one process of this server. "auto" decides from what the server shows: its x-mux',
+  "# declaration, stateful tool names (browser_*, page_*, …: one process per client), asking for roots (one per",
+  '# workspace), else one for everyone. Pin it with "shared", "per-workspace" or "per-client" (README: "Which servers are shared").',
+];
+
 function provenance(s: PlannedServer, home: string): string[] {
   const from = s.sources.map((e) => `${e.host} ${tildify(e.file, home)}${e.scope === "user" ? "" : ` (${e.scope})`}`);
   const lines = [`# from: ${[...new Set(from)].join("; ")}`];
@@ -22,6 +29,7 @@ export function serverTable(s: PlannedServer, home: string): string {
   if (Object.keys(s.env).length) lines.push(`env = ${tomlValue(s.env)}`);
   // Disabled in every host that lists it: keep it available without starting a process nobody asked for.
   if (s.sources.every((e) => e.disabled)) lines.push("lazy_start = true");
+  lines.push(...SHARE_COMMENT, 'share = "auto"');
   return `${lines.join("\n")}\n`;
 }
 

@@ -13,7 +13,10 @@ import type { CancelProgress } from "./families/cancel-progress.ts";
 import type { Lifecycle } from "./families/lifecycle.ts";
 import type { Logging } from "./families/logging.ts";
 import type { Resources } from "./families/resources.ts";
+import type { RootsChanged } from "./families/roots-changed.ts";
 import type { ServerRequests } from "./families/server-requests.ts";
+import type { SessionMeta } from "./families/session-meta.ts";
+import type { SharingWatch } from "./families/sharing-watch.ts";
 import type { Tasks } from "./families/tasks.ts";
 import type { Session } from "./session.ts";
 
@@ -25,6 +28,9 @@ export interface Families {
   tasks: Tasks;
   serverRequests: ServerRequests;
   batches: Batches;
+  sharing: SharingWatch;
+  roots: RootsChanged;
+  meta: SessionMeta;
 }
 
 type Msg = Record<string, unknown>;
@@ -51,7 +57,7 @@ export interface DispatchTable {
 export const PARAM_RULES: readonly string[] = ["progressToken", "task"];
 
 export function dispatchTable(f: Families): DispatchTable {
-  const { lifecycle, cancelProgress, logging, resources, tasks, serverRequests } = f;
+  const { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, sharing, roots } = f;
   const subscription: RequestRule = { handle: (c, m, l, d) => resources.subscription(c, m, l, d) };
   const ownTask: RequestRule = { handle: (c, m, l, d) => tasks.ownTask(c, m, l, d) };
   return {
@@ -65,9 +71,17 @@ export function dispatchTable(f: Families): DispatchTable {
       ["tasks/result", ownTask],
       ["tasks/cancel", ownTask],
       ["tasks/list", { handle: (c, m, l, d) => tasks.list(c, m, l, d) }],
+      ["tools/list", { handle: (c, m, l, d) => sharing.listTools(c, m, l, d) }],
     ]),
     notification: new Map<string, NotificationRule>([
-      ["notifications/initialized", () => lifecycle.initialized()],
+      [
+        "notifications/initialized",
+        (c) => {
+          lifecycle.initialized();
+          roots.clientJoined(c);
+        },
+      ],
+      ["notifications/roots/list_changed", (c) => roots.clientChanged(c)],
       ["notifications/cancelled", (c, m) => cancelProgress.clientCancelled(c, m)],
     ]),
     server: new Map<string, ServerNotificationRule>([

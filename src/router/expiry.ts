@@ -93,7 +93,8 @@ export class Expiry {
       case Kind.Client:
       case Kind.CreatesTask:
       case Kind.ListsTasks:
-      case Kind.Subscribes: {
+      case Kind.Subscribes:
+      case Kind.ListsTools: {
         ctx.counters.timeouts++;
         const c = p.client;
         if (c === null) return;

@@ -40,5 +40,6 @@ export function routerFootprint(sessions: ReadonlyMap<number, Session>, pending:
     serverRequests: sr.open,
     serverRequestIds: sr.byBackend,
     elicitations: sr.elicitations,
+    workspaces: f.meta.size,
   };
 }

@@ -2,20 +2,21 @@
  * The routing core: one backend session shared by many client sessions. Pure logic: messages in, messages
  * out through `RouterHost`, time from `Clock`; every rule is unit-testable (docs/routing.md lists them).
  * This facade receives lines and lifecycle events, looks a method up in the one dispatch table
- * (dispatch.ts), and owns the sessions, the open-request table, forwarding and answering; the rest of a
- * method's rule lives in its family (families/). Hot path: a plain request validated by a walk that
- * allocates nothing (wire/plain-request.ts), an answer's id found in place (wire/scan.ts), the id spliced.
+ * (dispatch.ts), and owns the sessions, the open-request table and answering; what goes to the backend
+ * goes through outbound.ts, and the rest of a method's rule lives in its family (families/). Hot path: a
+ * plain request validated by a walk that allocates nothing (wire/plain-request.ts), an answer's id found
+ * in place (wire/scan.ts), the id spliced.
  */
-import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, PARSE_ERROR, requestLine, type JsonId } from "../wire/jsonrpc.ts";
-import { emptyRequestSpans, scanPlainRequest } from "../wire/plain-request.ts";
-import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "../wire/scan.ts";
+import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, PARSE_ERROR } from "../wire/jsonrpc.ts";
+import { emptySpans, methodOf, plainIntegerAt, quickResponseId, scanTopLevel, splice, type Spans } from "../wire/scan.ts";
 import { Admission } from "./admission.ts";
 import type { RouterContext } from "./context.ts";
 import { dispatchTable, type DispatchTable, type Families } from "./dispatch.ts";
 import { Expiry } from "./expiry.ts";
-import { createFamilies } from "./families/index.ts";
+import { createFamilies, perClient } from "./families/index.ts";
+import { Outbound } from "./outbound.ts";
 import { routerFootprint, routerStats } from "./report.ts";
-import { append, PendingTable, unlink } from "./pending.ts";
+import { PendingTable, unlink } from "./pending.ts";
 import { isClientKind, Kind, newSession, Phase, type Pending, type Session } from "./session.ts";
 import { realClock, type BackendState, type RouterFootprint, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
 
@@ -27,17 +28,13 @@ export class Router {
   private readonly ctx: RouterContext;
   private readonly f: Families;
   private readonly table: DispatchTable;
-  /** Request methods with a rule of their own: the fast path compares with these, in place. */
-  private readonly ownRules: readonly string[];
   private readonly admission: Admission;
   private readonly expiry: Expiry;
   private readonly counters = { served: 0, timeouts: 0, cancelled: 0 };
-  private nextBackendId = 1;
+  private readonly out: Outbound;
   // Scratch spans, one per use: a nested call (a handshake answer flushing queued requests) never overwrites its caller's.
   private readonly backendSpans: Spans = emptySpans();
-  private readonly forwardSpans: Spans = emptySpans();
   private readonly idSpans: Spans = emptySpans();
-  private readonly plain = emptyRequestSpans();
 
   constructor(
     private readonly host: RouterHost,
@@ -53,20 +50,21 @@ export class Router {
       log: (level, m) => host.log(level, m),
       emit: (cid, line) => this.emit(cid, line),
       toBackend: (line) => host.toBackend(line),
-      forward: (c, msg, line, deadline, kind) => this.forward(c, msg, line, deadline, kind),
-      internal: (method, params, kind) => this.internal(method, params, kind),
-      drop: (p) => this.drop(p),
+      forward: (c, msg, line, deadline, kind) => this.out.forward(c, msg, line, deadline, kind),
+      internal: (method, params, kind) => this.out.internal(method, params, kind),
+      drop: (p) => this.out.drop(p),
       rawIdOf: (line) => this.rawIdOf(line),
       arm: () => this.expiry.arm(),
     };
     this.ctx = ctx;
+    this.out = new Outbound(ctx, this.pending, () => this.f, () => ownRules);
     this.f = createFamilies(ctx, host, {
       sessions: this.sessions,
       dispatch: (c, msg, line) => this.dispatch(c, msg, line),
       request: (c, msg, line, deadline) => this.clientRequest(c, msg.method as string, msg, line, deadline),
     });
     this.table = dispatchTable(this.f);
-    this.ownRules = [...this.table.request.keys()];
+    const ownRules = [...this.table.request.keys()];
     this.admission = new Admission(ctx, (c) => c.open > 0 || c.queue.length > 0 || this.f.batches.has(c.id), (cid, l) => this.clientLine(cid, l, true));
     const { lifecycle, cancelProgress } = this.f;
     this.expiry = new Expiry({ ctx, host, pending: this.pending, lifecycle, admission: this.admission, cancelProgress });
@@ -84,7 +82,7 @@ export class Router {
       if (c === undefined || (!c.slot && !admitted && this.admission.hold(c, line))) return;
       const state = this.f.lifecycle.state;
       if (state === "idle") this.host.wantBackend();
-      if (state === "ready" && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
+      if (state === "ready" && c.phase !== Phase.Initializing && this.out.plainRequest(c, line)) return;
       let msg: unknown;
       try {
         msg = JSON.parse(line);
@@ -125,7 +123,7 @@ export class Router {
     }
     c.first = c.last = null;
     c.open = 0;
-    for (const family of [this.f.resources, this.f.logging, this.f.tasks, this.f.batches, this.f.serverRequests]) family.clientGone(c, canTell);
+    for (const family of perClient(this.f)) family.clientGone?.(c, canTell);
     this.admission.release(c);
   }
 
@@ -185,86 +183,13 @@ export class Router {
     if (this.f.lifecycle.state === "ready") this.host.toBackend(line);
   }
 
-  private forward(c: Session, msg: Msg, line: string, deadline: number, kind: Kind): void {
-    const bid = this.nextBackendId++;
-    const s = this.forwardSpans;
-    const id = msg.id as JsonId;
-    if (!quickRequestId(line, s, id)) scanTopLevel(line, s);
-    const rawId = line.slice(s.idStart, s.idEnd);
-    let token = 0;
-    let out: string;
-    const meta = (msg.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
-    if (meta !== undefined && meta !== null && meta.progressToken !== undefined) {
-      token = this.f.cancelProgress.claim(c.id, meta.progressToken);
-      meta.progressToken = token;
-      out = JSON.stringify({ ...msg, id: bid });
-    } else {
-      out = splice(line, s.idStart, s.idEnd, String(bid));
-    }
-    this.track(c, bid, kind, id, rawId, deadline, token);
-    this.host.toBackend(out);
-  }
-
-  /** The common request forwarded unparsed: no escapes, a plain integer or string id, a method with no rule of its own. */
-  private plainRequest(c: Session, line: string): boolean {
-    const s = this.plain;
-    if (!scanPlainRequest(line, s) || s.idStart < 0 || s.methodStart < 0) return false;
-    if (s.jsonrpcEnd - s.jsonrpcStart !== 5 || !line.startsWith('"2.0"', s.jsonrpcStart)) return false;
-    if (line.charCodeAt(s.methodStart) !== 34 || this.hasOwnRule(line, s.methodStart + 1, s.methodEnd - 1)) return false;
-    let key: JsonId;
-    if (line.charCodeAt(s.idStart) === 34) key = line.slice(s.idStart + 1, s.idEnd - 1);
-    else {
-      key = plainIntegerAt(line, s.idStart, s.idEnd);
-      if (key < 0) return false;
-    }
-    const bid = this.nextBackendId++;
-    const deadline = this.ctx.clock.now() + this.opts.requestTimeoutMs;
-    this.track(c, bid, Kind.Client, key, line.slice(s.idStart, s.idEnd), deadline, 0);
-    this.host.toBackend(splice(line, s.idStart, s.idEnd, String(bid)));
-    return true;
-  }
-
-  private hasOwnRule(line: string, start: number, end: number): boolean {
-    const len = end - start;
-    for (const m of this.ownRules) if (m.length === len && line.startsWith(m, start)) return true;
-    return false;
-  }
-
-  /** A client request is now open at the backend as `bid`. */
-  private track(c: Session, bid: number, kind: Kind, key: JsonId, rawId: string, deadline: number, token: number): void {
-    if (this.pending.size === 0) this.expiry.arm();
-    const p: Pending = { bid, kind, client: c, rawId, key, deadline, token, prev: null, next: null };
-    this.pending.add(p);
-    append(c, p);
-  }
-
-  /** Closes an open request without an answer (cancelled or timed out); safe to call twice. */
-  private drop(p: Pending): void {
-    this.pending.take(p.bid);
-    if (p.client !== null) unlink(p.client, p);
-    if (p.token !== 0) this.f.cancelProgress.release(p.token);
-  }
-
-  /** A mux-owned request (its answer is not for any client). */
-  private internal(method: string, params: unknown, kind: Kind = Kind.Internal): number {
-    const bid = this.nextBackendId++;
-    if (this.pending.size === 0) this.expiry.arm();
-    const deadline = this.ctx.clock.now() + this.opts.requestTimeoutMs;
-    this.pending.add({ bid, kind, client: null, rawId: NULL_ID, key: 0, deadline, token: 0, prev: null, next: null });
-    this.host.toBackend(requestLine(bid, method, params));
-    return bid;
-  }
-
   // ───────────────────────────── backend ─────────────────────────────
 
   backendStarted(): void {
     this.f.lifecycle.backendStarted();
   }
 
-  /**
-   * The backend process is gone. Every request it held is answered with an error now; requests that
-   * never reached it stay queued for the next process (resending those cannot repeat a side effect).
-   */
+  /** The backend process is gone: what it held gets an error now; what never reached it waits for the next one. */
   backendExited(reason: string, willRestart: boolean): void {
     const pending = this.pending.list();
     this.pending.clear();
@@ -334,6 +259,7 @@ export class Router {
     this.pending.take(bid);
     switch (p.kind) {
       case Kind.Init:
+        this.f.sharing.initResult(line, s);
         return this.f.lifecycle.backendAnswered(line, s);
       case Kind.Ping:
         return this.f.lifecycle.probeSettled(bid, s.errorStart < 0);
@@ -352,6 +278,7 @@ export class Router {
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
     if (p.kind === Kind.Subscribes) this.f.resources.answered(p, s.resultStart >= 0);
+    else if (p.kind === Kind.ListsTools) this.f.sharing.toolsResult(line, s);
     else if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
@@ -372,6 +299,16 @@ export class Router {
   clientBusy(cid: number): boolean {
     const c = this.sessions.get(cid);
     return c !== undefined && (c.waiting.length > 0 || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid));
+  }
+
+  /** A client's workspace (its roots, its proxy's folder, or "global"), named in `session-aware` `_meta`. */
+  setClientWorkspace(cid: number, workspace: string): void {
+    if (this.sessions.has(cid)) this.f.meta.setWorkspace(cid, workspace);
+  }
+
+  /** A `session-aware` server: each forwarded request names its client's session and workspace in `_meta`. */
+  setSessionAware(on: boolean, seed: string = crypto.randomUUID().slice(0, 8)): void {
+    this.f.meta.enable(on, seed);
   }
 
   /** Ends every timer: the router is being discarded. */

@@ -78,7 +78,7 @@ export function newSession(id: number): Session {
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first four are a client's
+ * What an open backend request is, which decides what its answer needs. The first five are a client's
  * requests; the rest are the mux's own.
  */
 export const enum Kind {
@@ -90,6 +90,8 @@ export const enum Kind {
   ListsTasks,
   /** `resources/subscribe`: the answer says whether the backend accepted the URI (see resources). */
   Subscribes,
+  /** `tools/list` while its tool names could decide how the server is shared: they are read on the way. */
+  ListsTools,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
@@ -99,7 +101,7 @@ export const enum Kind {
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.Subscribes;
+  return kind <= Kind.ListsTools;
 }
 
 /** A request open at the backend under backend id `bid`. */

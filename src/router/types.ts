@@ -77,4 +77,6 @@ export interface RouterFootprint {
   serverRequests: number;
   serverRequestIds: number;
   elicitations: number;
+  /** Clients whose workspace the runtime named (session-aware `_meta`). */
+  workspaces: number;
 }

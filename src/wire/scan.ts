@@ -58,7 +58,7 @@ export function stringEnd(s: string, i: number): number {
 }
 
 /** Index just past the value starting at `i`, or -1 when the text ends first. */
-function valueEnd(s: string, i: number): number {
+export function valueEnd(s: string, i: number): number {
   const c = s.charCodeAt(i);
   if (c === 34) return stringEnd(s, i);
   if (c === 123 || c === 91) {

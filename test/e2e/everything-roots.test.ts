@@ -11,7 +11,8 @@ import { allText, closeSdkClients, connectSdkClient, EVERYTHING_SERVER, expectWi
 let socket = "";
 
 beforeAll(async () => {
-  const cfg = writeConfig(undefined, { everything: EVERYTHING_SERVER });
+  // One shared process, so its roots are the union (under "auto" a server that asks for roots runs per workspace).
+  const cfg = writeConfig(undefined, { everything: { ...EVERYTHING_SERVER, share: "shared" } });
   await startDaemon(cfg.configPath);
   socket = cfg.sockets.everything!;
 });
@@ -35,12 +36,15 @@ describe("roots through the mux", () => {
     expect(allText(first)).toContain("URI: file:///work/r1");
     expect(r1.calls.roots).toBe(1);
 
-    // a second roots client joins; r1's roots change and it says so: both are asked (neither has a call in
-    // flight, so neither can be singled out) and the server gets the union
+    // a second roots client joins: the mux tells the server, which asks again; both are asked (neither has a
+    // call in flight, so neither can be singled out) and the server gets the union
     const r2 = await connectSdkClient(socket, "roots-2", { roots: () => [{ uri: "file:///work/r2", name: "r2" }] });
+    await Promise.all([r1.waitCalls("roots", 2, 5000), r2.waitCalls("roots", 1, 5000)]);
+    await r1.tap.waitFor(rootsLog(2), 5000, '"Roots updated: 2 root(s)" log');
+    // r1's roots change and it says so: asked again, with the union
     r1Roots = [...r1Roots, { uri: "file:///work/r1b", name: "r1b" }];
     await r1.client.sendRootsListChanged();
-    await Promise.all([r1.waitCalls("roots", 2, 5000), r2.waitCalls("roots", 1, 5000)]);
+    await Promise.all([r1.waitCalls("roots", 3, 5000), r2.waitCalls("roots", 2, 5000)]);
     await r1.tap.waitFor(rootsLog(3), 5000, '"Roots updated: 3 root(s)" log');
     const merged = await r1.client.callTool({ name: "get-roots-list", arguments: {} }, undefined, T);
     expect(allText(merged)).toContain("Current MCP Roots (3 total)");
@@ -48,8 +52,8 @@ describe("roots through the mux", () => {
 
     // the client without the capability was never asked
     expect(none.tap.withMethod("roots/list")).toEqual([]);
-    expect(r1.tap.withMethod("roots/list")).toHaveLength(2);
-    expect(r2.tap.withMethod("roots/list")).toHaveLength(1);
+    expect(r1.tap.withMethod("roots/list")).toHaveLength(3);
+    expect(r2.tap.withMethod("roots/list")).toHaveLength(2);
     expectWireClean();
   }, 20_000);
 });

@@ -4,7 +4,7 @@ import { parseConfigText } from "../../src/config/load.ts";
 import { hostContext } from "../../src/hosts/context.ts";
 import { discover } from "../../src/hosts/discover.ts";
 import { readEntry } from "../../src/hosts/entry.ts";
-import { appendServers, renderManifest } from "../../src/onboard/manifest.ts";
+import { appendServers, renderManifest, SHARE_COMMENT } from "../../src/onboard/manifest.ts";
 import { planServers } from "../../src/onboard/merge.ts";
 import { FIXTURE_HOME } from "./fixture-home.ts";
 
@@ -33,6 +33,19 @@ describe("manifest text", () => {
     expect(byName.puppeteer!.lazy_start).toBe(true);
     expect(byName.memory!.lazy_start).toBe(false);
     expect(text).toContain("# from: claude-code ~/.claude.json; codex ~/.codex/config.toml; windsurf ~/.codeium/windsurf/mcp_config.json\n[servers.github]");
+  });
+
+  test('every server gets share = "auto", with the comment that says what the values mean', async () => {
+    const planned = await fixturePlan("/tmp/socks");
+    const text = renderManifest(planned, "/tmp/cfg/mux.toml", FIXTURE_HOME, "test");
+    const cfg = await parseConfigText(text, "/tmp/cfg/mux.toml", "toml");
+    expect(cfg.servers.map((s) => s.share)).toEqual(planned.map(() => "auto"));
+    const block = `${SHARE_COMMENT.join("\n")}\nshare = "auto"\n`;
+    expect(text.split(block).length - 1).toBe(planned.length);
+    for (const word of ['"auto"', '"shared"', '"per-workspace"', '"per-client"', "x-mux", "browser_*", "roots"]) expect(SHARE_COMMENT.join(" ")).toContain(word);
+    // appended tables get it too
+    const appended = appendServers("[servers.x]\nsocket = \"/s/x.sock\"\ncmd = \"x\"\n", planned.slice(0, 2), "/h");
+    expect(appended.split(block).length - 1).toBe(2);
   });
 
   test("names that are not bare TOML keys are quoted", async () => {

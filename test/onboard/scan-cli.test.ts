@@ -66,6 +66,9 @@ describe("rmcp-mux scan", () => {
     const cfg = await loadConfig(manifest);
     expect(cfg.servers).toHaveLength(12);
     for (const s of cfg.servers) expect(s.socket).toBe(path.join(sockets, `${s.name}.sock`));
+    // each server's share is left to "auto", with the comment naming the values one may pin instead
+    for (const s of cfg.servers) expect({ name: s.name, share: s.share }).toEqual({ name: s.name, share: "auto" });
+    expect(readFileSync(manifest, "utf8").match(/^# share: .*\n(#.*\n)*share = "auto"$/gm)).toHaveLength(12);
     expect(cfg.servers.find((s) => s.name === "brave-search")!.env).toEqual({ BRAVE_API_KEY: "FIXTURE-SECRET-brave-123" });
     const before = readFileSync(manifest, "utf8");
     const again = await mux(["scan", ...where(h), "--manifest", manifest]);

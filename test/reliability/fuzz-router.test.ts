@@ -180,7 +180,12 @@ interface FuzzOptions {
   strictIds?: boolean;
   /** let the backend also write object-shaped lines that are not valid JSON, and `"result": null` */
   hostileBackend?: boolean;
+  /** session-aware: every forwarded client request names its own client (and workspace) in `_meta` */
+  sessionAware?: boolean;
 }
+
+/** Requests the mux may send on its own behalf (handshake, liveness, replayed log level and subscriptions): never stamped. */
+const MUX_OWN = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
 
 function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: string[]; stats: Record<string, number> } {
   const strictIds = o.strictIds !== false;
@@ -269,6 +274,7 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
               if (proc.init.state === "ok") fail(`second initialize to process ${proc.n}, which accepted initialize ${proc.init.id}`);
               proc.init = { state: "sent", id: m.id };
             }
+            if (opts.sessionAware) checkStamp(m, line);
             proc.outstanding.push({ id: m.id, method: m.method, params: m.params });
           } else {
             if (m.method === "notifications/initialized") {
@@ -313,9 +319,11 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
         });
       },
       log() {},
+      sharingHint() {},
     },
     { maxActiveClients: 4, requestTimeoutMs: TIMEOUT, clock },
   );
+  if (opts.sessionAware) router.setSessionAware(true, "fz");
 
   function startProc(): void {
     proc = { n: ++procCount, outstanding: [], received: new Set(), initializes: 0, initialized: 0, init: { state: "none", id: 0 }, ours: new Map(), nextOwn: 1, tokens: [] };
@@ -342,6 +350,24 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
     const c: ClientState = { cid: nextCid++, open: true, version: "", sent: new Map(), got: new Map(), inbox: [], counter: 0, lines: 0 };
     clients.set(c.cid, c);
     call("clientConnected", () => router.clientConnected(c.cid));
+    if (opts.sessionAware && c.cid % 2 === 0) call("setClientWorkspace", () => router.setClientWorkspace(c.cid, `file:///w${c.cid}`));
+  }
+
+  /** A stamped request names a client that connected, with that client's workspace; a client's own request is stamped. */
+  function checkStamp(m: any, line: string): void {
+    const meta = m.params?._meta;
+    const sid = meta?.["io.rmcp-mux/sessionId"];
+    if (sid === undefined) {
+      // params or _meta that is not an object has no room for the keys: the server sees the request as written
+      const isObj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+      const roomless = (m.params !== undefined && !isObj(m.params)) || (meta !== undefined && !isObj(meta));
+      if (!MUX_OWN.has(m.method) && !roomless) fail(`client request forwarded without a session id: ${line.slice(0, 200)}`);
+      return;
+    }
+    const cid = typeof sid === "string" && /^fz-\d+$/.test(sid) ? Number(sid.slice(3)) : NaN;
+    if (!clients.has(cid)) return fail(`session id ${JSON.stringify(sid)} names no client: ${line.slice(0, 200)}`);
+    const ws = meta["io.rmcp-mux/workspace"];
+    if (ws !== (cid % 2 === 0 ? `file:///w${cid}` : undefined)) fail(`client ${cid} stamped with workspace ${JSON.stringify(ws)}: ${line.slice(0, 200)}`);
   }
 
   function clientSend(c: ClientState, line: string, answerable: Array<string>): void {
@@ -690,6 +716,10 @@ describe("router fuzz: strict variants", () => {
   }, 120_000);
   test("hostile backend (object-shaped non-JSON lines, result null): the router never throws", () => {
     const all = variantSeeds.flatMap((seed) => runFuzz(seed, STEPS, { hostileBackend: true }).failures);
+    expect(all.slice(0, 10)).toEqual([]);
+  }, 120_000);
+  test("session-aware: each forwarded client request names its own client and workspace; every other invariant holds", () => {
+    const all = variantSeeds.flatMap((seed) => runFuzz(seed, STEPS, { sessionAware: true }).failures);
     expect(all.slice(0, 10)).toEqual([]);
   }, 120_000);
 });

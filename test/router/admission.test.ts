@@ -43,8 +43,8 @@ describe("busy-client slots", () => {
     h.send(2, { jsonrpc: "2.0", method: "notifications/initialized" });
     h.send(2, req("p", "ping"));
     expect(h.takeClient(2).map((m) => m.id)).toEqual(["i", "p"]);
-    h.send(2, { jsonrpc: "2.0", method: "notifications/roots/list_changed" });
-    expect(h.takeBackend().map((m) => m.method)).toEqual(["notifications/roots/list_changed"]);
+    h.send(2, { jsonrpc: "2.0", method: "notifications/custom/note" });
+    expect(h.takeBackend().map((m) => m.method)).toEqual(["notifications/custom/note"]);
     expect(h.router.stats().waiting).toBe(0);
   });
 
@@ -193,13 +193,13 @@ describe("busy-client slots", () => {
     h.send(1, call("a"));
     const [a] = h.takeBackend();
     h.send(2, call("b"));
-    h.send(2, { jsonrpc: "2.0", method: "notifications/roots/list_changed" });
+    h.send(2, { jsonrpc: "2.0", method: "notifications/custom/note" });
     h.send(2, req("p", "ping"));
     expect(h.takeClient(2).map((m) => m.id)).toEqual(["p"]);
     expect(h.takeBackend()).toEqual([]);
     expect(h.router.stats().waiting).toBe(1);
     h.backend({ jsonrpc: "2.0", id: a.id, result: {} });
-    expect(h.takeBackend().map((m) => m.method)).toEqual(["tools/call", "notifications/roots/list_changed"]);
+    expect(h.takeBackend().map((m) => m.method)).toEqual(["tools/call", "notifications/custom/note"]);
   });
 
   test("a notification held behind a request whose wait ran out goes out after its error", () => {
@@ -208,13 +208,13 @@ describe("busy-client slots", () => {
     h.join(2);
     h.send(1, call("a1"));
     h.send(2, call("b"));
-    h.send(2, { jsonrpc: "2.0", method: "notifications/roots/list_changed" });
+    h.send(2, { jsonrpc: "2.0", method: "notifications/custom/note" });
     h.clock.advance(100);
     h.send(1, call("a2"));
     h.takeBackend();
     h.clock.advance(200);
     expect(h.takeClient(2).map((m) => m.error?.data?.reason)).toEqual(["client_limit"]);
-    expect(h.takeBackend().map((m) => m.method)).toEqual(["notifications/cancelled", "notifications/roots/list_changed"]);
+    expect(h.takeBackend().map((m) => m.method)).toEqual(["notifications/cancelled", "notifications/custom/note"]);
   });
 
   test("a half-closed client that still has a request waiting is busy (it is owed an answer)", () => {

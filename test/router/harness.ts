@@ -37,7 +37,8 @@ export interface Sent {
   logs: string[];
 }
 
-export function setup(opts: Partial<RouterOptions> = {}) {
+/** `extra`: more host hooks (e.g. `sharingHint`) than the recording ones. */
+export function setup(opts: Partial<RouterOptions> = {}, extra: Partial<RouterHost> = {}) {
   const clock = new ManualClock();
   const sent: Sent = { toClient: [], toBackend: [], closed: [], logs: [] };
   let wants = 0;
@@ -49,6 +50,7 @@ export function setup(opts: Partial<RouterOptions> = {}) {
     wantBackend: () => void wants++,
     restartBackend: (reason) => void restarts.push(reason),
     log: (level, m) => void sent.logs.push(`${level} ${m}`),
+    ...extra,
   };
   const router = new Router(host, { maxActiveClients: 5, requestTimeoutMs: 1000, clock, ...opts });
   const api = {

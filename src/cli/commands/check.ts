@@ -6,11 +6,27 @@
  */
 import { defineCommand } from "citty";
 import type { ServerConfig } from "../../config/schema.ts";
+import type { SharingStatus } from "../../control/protocol.ts";
 import { cliErrors } from "../resolve.ts";
 
 /** What `check --json` shows of env: the names, each value replaced by "***" (as in rewire's diffs). */
 export function maskEnv(servers: ServerConfig[]): ServerConfig[] {
   return servers.map((s) => ({ ...s, env: Object.fromEntries(Object.keys(s.env).map((k) => [k, "***"])) }));
+}
+
+/**
+ * What a running daemon reports of each server's sharing, by name; null when none answers. Asked only for the
+ * text output: the daemon itself runs `check --json`, which must not wait on the daemon.
+ */
+async function liveSharing(socket: string): Promise<Map<string, SharingStatus | undefined> | null> {
+  const { controlRequest } = await import("../../control/client.ts");
+  try {
+    const a = await controlRequest(socket, { cmd: "status" }, 3000);
+    if (!a.ok || a.status === undefined) return null;
+    return new Map(a.status.servers.map((s) => [s.name, s.sharing]));
+  } catch {
+    return null; // no daemon: the configured values are all there is to say
+  }
 }
 
 export default defineCommand({
@@ -33,8 +49,11 @@ export default defineCommand({
         return 0;
       }
       process.stdout.write(`ok: ${cfg.file}: ${servers.length} server(s), control socket ${cfg.statusSocket}\n`);
+      const live = await liveSharing(cfg.statusSocket);
+      const { shareLine } = await import("../share-policy.ts");
       for (const s of servers) {
         process.stdout.write(`  ${s.name.padEnd(16)} ${s.socket}  ←  ${[s.cmd, ...s.args].join(" ")}${s.lazy_start ? "  (lazy)" : ""}\n`);
+        process.stdout.write(`  ${"".padEnd(16)} ${shareLine(s.share, live?.get(s.name), live !== null)}\n`);
       }
       if (cfg.http !== null) {
         const h = cfg.http;

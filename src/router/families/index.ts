@@ -1,5 +1,5 @@
 /** The message families, built and wired to each other once per router. */
-import type { RouterContext } from "../context.ts";
+import type { Family, RouterContext } from "../context.ts";
 import type { Families } from "../dispatch.ts";
 import { Phase, type Session } from "../session.ts";
 import type { RouterHost } from "../types.ts";
@@ -8,7 +8,10 @@ import { CancelProgress } from "./cancel-progress.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { Logging } from "./logging.ts";
 import { Resources } from "./resources.ts";
+import { RootsChanged } from "./roots-changed.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
+import { SessionMeta } from "./session-meta.ts";
+import { SharingWatch } from "./sharing-watch.ts";
 import { Tasks } from "./tasks.ts";
 import { defines } from "../versions.ts";
 
@@ -34,6 +37,9 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     },
   });
   const tasks = new Tasks(ctx);
+  const sharing = new SharingWatch(ctx, host);
+  // Read when roots change, so it follows whatever the lifecycle declared to the backend.
+  const roots: RootsChanged = new RootsChanged(ctx, () => lifecycle.declaredCapabilities);
   const serverRequests = new ServerRequests({
     toClient: (cid, line) => ctx.emit(cid, line),
     toBackend: (line) => host.toBackend(line),
@@ -44,6 +50,10 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
         if (c.phase === Phase.Ready && c.caps[cap] && accepts(c.version)) out.push({ id: c.id, busy: c.open > 0 });
       }
       return out;
+    },
+    rootsAsked: () => {
+      roots.rootsAsked();
+      sharing.rootsAsked();
     },
     taskOwner: (taskId, cap, accepts) => {
       const owner = w.sessions.get(tasks.ownerOf(taskId) ?? -1);
@@ -62,8 +72,15 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     // What the previous process was told is told to this one, then waiting clients go on.
     logging.backendReady();
     resources.backendReady();
+    roots.backendReady();
     lifecycle.backendReady(replay);
   });
   const cancelProgress = new CancelProgress(ctx, batches, serverRequests);
-  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches };
+  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches, sharing, roots, meta: new SessionMeta() };
+}
+
+/** The families that keep state per client, in the order a leaving client is forgotten by them. */
+export function perClient(f: Families): Family[] {
+  // After server-requests: a roots merge finishes without the client before the backend is told to ask again.
+  return [f.resources, f.logging, f.tasks, f.batches, f.serverRequests, f.roots, f.meta];
 }

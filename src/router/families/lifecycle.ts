@@ -47,6 +47,11 @@ export class Lifecycle implements Family {
     return this.initResult !== null;
   }
 
+  /** The client capabilities the mux declared to the backend; null before its first `initialize`. */
+  get declaredCapabilities(): Record<string, unknown> | null {
+    return (this.initParams?.capabilities as Record<string, unknown> | undefined) ?? null;
+  }
+
   /** How many backend handshakes completed (1 after the first start; +1 per restart). */
   get handshakeCount(): number {
     return this.handshakes;

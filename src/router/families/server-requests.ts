@@ -32,6 +32,8 @@ export interface ServerRequestPeer {
   taskOwner(taskId: string, cap: Capability, accepts: (version: string) => boolean): number | undefined;
   /** True when client `cid` is connected and its protocol version defines `method`. */
   defines(cid: number, method: string): boolean;
+  /** The backend sent `roots/list` (so it holds roots that can go stale, and it serves a workspace). */
+  rootsAsked(): void;
 }
 
 interface RootsMerge {
@@ -74,6 +76,7 @@ export class ServerRequests implements Family {
     const backendRawId = line.slice(idStart, idEnd);
     if (method === "ping") return this.peer.toBackend(resultLine(backendRawId, "{}"));
     const cap = capabilityOf(method);
+    if (cap === "roots") this.peer.rootsAsked();
     if (cap === undefined) {
       return this.peer.toBackend(
         errorLine(backendRawId, METHOD_NOT_FOUND, `Method not found: the mux cannot route ${method} to a client`, "no_client_for_request"),
