@@ -101,7 +101,10 @@ export class Router {
   /** A client whose `initialize` the runtime answered from another process of the same server (Lifecycle.adopt). */
   clientAdopted(cid: number, initialize: Record<string, unknown>, answered: string): void {
     const c = this.sessions.get(cid);
-    if (c !== undefined) this.f.lifecycle.adopt(c, initialize, answered);
+    if (c === undefined) return;
+    this.f.lifecycle.adopt(c, initialize, answered);
+    // Its own notifications/initialized was consumed by the runtime: it joins the roots union here.
+    this.f.roots.clientJoined(c);
   }
 
   /** A line over `max_request_bytes`: answered here, the connection stays usable. */

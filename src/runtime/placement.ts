@@ -116,6 +116,10 @@ export class Placement {
       if (hello !== null) {
         c.cwd ??= hello.cwd;
         c.fresh = c.inst === null; // the next line is the client's first message
+        if (c.inst !== null && c.workspace === null) {
+          c.workspace = workspaceOfCwd(c.cwd);
+          this.tellWorkspace(c);
+        }
         return;
       }
       if (c.inst === null && c.held === null && c.refused === null) return this.first(c, line);
@@ -199,8 +203,7 @@ export class Placement {
 
   /** The router stamps each client's workspace on what it forwards when the server is session-aware. */
   private tellWorkspace(c: Conn): void {
-    const router = c.inst?.router as (Router & { setClientWorkspace?(cid: number, workspace: string): void }) | undefined;
-    if (router !== undefined && c.workspace !== null) router.setClientWorkspace?.(c.cid, c.workspace);
+    if (c.inst !== null && c.workspace !== null) c.inst.router.setClientWorkspace(c.cid, c.workspace);
   }
 
   /** A refused client: each request gets the `max_instances` error at once, never a hang. */
@@ -279,6 +282,7 @@ export class Placement {
   /** Under "auto", the first instance ever made is the one whose hints decide. */
   created(inst: Instance): void {
     if (this.config.share === "auto" && this.decider === null) this.decider = inst;
+    if (this.policy === "session-aware") inst.router.setSessionAware(true);
   }
 
   /** Handshake a probe instance with a waiting client's `initialize` (its answer goes to no client). */
@@ -351,6 +355,8 @@ export class Placement {
     if (this.decision?.policy === hint.policy) return;
     this.decision = hint;
     this.log("info", `share = "auto": ${hint.policy} (${hint.reason})`);
+    // One shared process that tells clients apart by the _meta stamped on each request.
+    if (hint.policy === "session-aware") for (const i of this.pool.all()) i.router.setSessionAware(true);
     const first = this.deciderFirst;
     if (first !== null && first.inst === from) {
       if (hint.policy === "per-client" && this.pool.get(`client:${first.cid}`) === undefined) this.pool.rekey(from, `client:${first.cid}`);

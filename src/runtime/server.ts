@@ -351,6 +351,7 @@ export class MuxServer {
         share: c.share,
         policy: this.placement.policy ?? "shared",
         reason: this.placement.reason,
+        decided: c.share !== "auto" || this.placement.decision !== null,
         maxInstances: c.max_instances,
         instances: all.map((i) => i.status()),
       },

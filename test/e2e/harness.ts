@@ -105,6 +105,22 @@ export async function waitFor<T>(
   }
 }
 
+/** The daemon's live child processes, from /proc (Linux): what the test counts, not what the daemon says. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === pid && fields[0] !== "Z") out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
 /** True when the pid exists and is not a zombie (`process.kill(pid, 0)`, plus /proc state on Linux). */
 export function pidAlive(pid: number): boolean {
   try {

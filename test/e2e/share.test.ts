@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } fro
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerStatus } from "../../src/control/protocol.ts";
-import { BUN, cleanup, type Daemon, daemonStatus, pidAlive, RawClient, REPO, startDaemon, tempDir, writeConfig } from "./harness.ts";
+import { BUN, childrenOf, cleanup, type Daemon, daemonStatus, pidAlive, RawClient, REPO, startDaemon, tempDir, writeConfig } from "./harness.ts";
 import { allText, closeSdkClients, connectSdkClient, takeWireViolations } from "./wire.ts";
 
 const FILESYSTEM = path.join(REPO, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
@@ -32,22 +32,6 @@ async function sharing(ctl: string, name: string): Promise<NonNullable<ServerSta
   const s = (await daemonStatus(ctl)).servers.find((x) => x.name === name);
   if (s?.sharing === undefined) throw new Error(`no sharing status for ${name}`);
   return s.sharing;
-}
-
-/** The daemon's live child processes, from /proc (Linux): what the test counts, not what the daemon says. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === pid && fields[0] !== "Z") out.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out.sort((a, b) => a - b);
 }
 
 describe("share: real servers", () => {
