@@ -32,6 +32,10 @@
  *   --compile --minify --sourcemap=none    one self-contained file, no sidecar map
  *   --bytecode --format=esm                precompiled bytecode: `rmcp-mux --help` starts in ~10 ms
  *                                          instead of ~40 ms (measured here), the proxy in ~10 ms
+ *   --splitting                            modules reached only through import() (the dashboard, the
+ *                                          HTTP front, onboarding, arktype) become chunks of their own
+ *                                          that a process never touches unless it imports them: the
+ *                                          idle daemon's PSS went from 49.6 to 45.1 MB (measured here)
  *   --no-compile-autoload-dotenv           a stray .env in the daemon's cwd must not change its environment
  *   --no-compile-autoload-bunfig           same for a stray bunfig.toml
  *   --external @opentui/core-linux-x64-musl
@@ -269,6 +273,7 @@ async function compile(job: Job, version: string, commit: string): Promise<Resul
     "--sourcemap=none",
     "--bytecode",
     "--format=esm",
+    "--splitting",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     ...job.externals.flatMap((e) => ["--external", e]),

@@ -95,7 +95,7 @@ export class Placement {
 
   get reason(): string {
     if (this.config.share !== "auto") return `share = "${this.config.share}" in the config`;
-    return this.decision?.reason ?? "no sign of state from the server yet: shared until it shows one";
+    return this.decision?.reason ?? "no sign of state from the server yet";
   }
 
   private get sharedNow(): boolean {
