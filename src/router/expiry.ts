@@ -90,7 +90,11 @@ export class Expiry {
     switch (p.kind) {
       case Kind.Client:
       case Kind.CreatesTask:
-      case Kind.ListsTasks: {
+      case Kind.ListsTasks:
+      case Kind.ToModern:
+      case Kind.ToModernCacheable:
+      case Kind.ToLegacy:
+      case Kind.Listen: {
         ctx.counters.timeouts++;
         const c = p.client;
         if (c === null) return;

@@ -20,7 +20,6 @@ import type { RouterContext } from "./context.ts";
 import { dispatchTable, type DispatchTable, type Families } from "./dispatch.ts";
 import { Expiry } from "./expiry.ts";
 import { createFamilies } from "./families/index.ts";
-import { taskKind } from "./families/tasks.ts";
 import { routerFootprint, routerStats } from "./report.ts";
 import { append, PendingTable, unlink } from "./pending.ts";
 import { isClientKind, Kind, Phase, type Pending, type Session } from "./session.ts";
@@ -62,6 +61,8 @@ export class Router {
       emit: (cid, line) => this.emit(cid, line),
       toBackend: (line) => host.toBackend(line),
       forward: (c, msg, line, deadline, kind) => this.forward(c, msg, line, deadline, kind),
+      pendingOf: (bid) => this.pending.get(bid),
+      modernBackend: () => this.f.lifecycle.modernBackend,
       internal: (method, params, kind) => this.internal(method, params, kind),
       drop: (p) => this.drop(p),
       rawIdOf: (line) => this.rawIdOf(line),
@@ -91,7 +92,9 @@ export class Router {
     if (c === undefined || this.admission.hold(c, line)) return;
     const state = this.f.lifecycle.state;
     if (state === "idle") this.host.wantBackend();
-    if (state === "ready" && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
+    // The fast path serves a client of the backend's own era, once its first line showed which it is.
+    const sameEra = c.classified && (c.era === "modern") === this.f.lifecycle.modernBackend;
+    if (state === "ready" && sameEra && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(line);
@@ -123,7 +126,8 @@ export class Router {
     }
     c.first = c.last = null;
     c.open = 0;
-    for (const family of [this.f.resources, this.f.logging, this.f.tasks, this.f.batches, this.f.serverRequests]) family.clientGone(c, canTell);
+    const { eras: e } = this.f;
+    for (const family of [this.f.resources, this.f.logging, this.f.tasks, this.f.batches, this.f.serverRequests, e, e.listen, e.logs, e.rounds]) family.clientGone(c, canTell);
     this.admission.release(c);
   }
 
@@ -136,6 +140,7 @@ export class Router {
   private dispatch(c: Session, msg: Msg, line: string): void {
     const method = msg.method;
     const hasId = "id" in msg;
+    if (!c.classified && typeof method === "string") this.f.eras.classify(c, msg);
     if (msg.jsonrpc !== "2.0") {
       return this.invalid(c.id, hasId && isValidId(msg.id) ? JSON.stringify(msg.id) : NULL_ID, 'jsonrpc must be "2.0"');
     }
@@ -145,7 +150,7 @@ export class Router {
       return this.clientRequest(c, method, msg, line, this.ctx.clock.now() + this.opts.requestTimeoutMs);
     }
     if (method === undefined && hasId && ("result" in msg || "error" in msg)) {
-      if (!this.f.serverRequests.answer(c.id, msg, line)) {
+      if (!this.f.serverRequests.answer(c.id, msg, line) && !this.f.eras.rounds.answer(c, msg)) {
         this.host.log("debug", `client ${c.id} answered a request it was never sent (id ${JSON.stringify(msg.id)}), dropped`);
       }
       return;
@@ -174,7 +179,7 @@ export class Router {
       return;
     }
     if (rule !== undefined) return rule.handle(c, msg, line, deadline);
-    this.forward(c, msg, line, deadline, taskKind(msg));
+    this.f.eras.request(c, msg, line, deadline);
   }
 
   private clientNotification(c: Session, method: string, msg: Msg, line: string): void {
@@ -183,7 +188,7 @@ export class Router {
     if (this.f.lifecycle.state === "ready") this.host.toBackend(line);
   }
 
-  private forward(c: Session, msg: Msg, line: string, deadline: number, kind: Kind): void {
+  private forward(c: Session, msg: Msg, line: string, deadline: number, kind: Kind): number {
     const bid = this.nextBackendId++;
     const s = this.forwardSpans;
     const id = msg.id as JsonId;
@@ -201,6 +206,7 @@ export class Router {
     }
     this.track(c, bid, kind, id, rawId, deadline, token);
     this.host.toBackend(out);
+    return bid;
   }
 
   /**
@@ -316,8 +322,8 @@ export class Router {
       if (s.idStart >= 0) return this.f.serverRequests.route(method, line, s.idStart, s.idEnd);
       const rule = this.table.server.get(method);
       if (rule !== undefined) return rule(line);
-      // list_changed and anything we do not know: every client that finished its handshake.
-      for (const c of this.sessions.values()) if (c.phase === Phase.Ready) this.emit(c.id, line);
+      // Anything we do not know: every 2025 client that finished its handshake (modern clients get listens' only).
+      for (const c of this.sessions.values()) if (c.phase === Phase.Ready && c.era === "legacy") this.emit(c.id, line);
       return;
     }
     if (s.idStart < 0) return this.host.log("warn", `backend message without id or method, skipped: ${line.slice(0, 200)}`);
@@ -344,12 +350,13 @@ export class Router {
   private answerClient(p: Pending, line: string, s: Spans): void {
     this.pending.take(p.bid);
     const c = p.client;
-    // A closed client's requests leave the table with it, so this is only a guard.
-    if (c === null) return;
+    if (c === null) return; // a closed client's requests leave the table with it: only a guard
     unlink(c, p);
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
-    if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
+    // Other kinds' answers are shaped (tasks, eras); "" when nothing goes to the client yet (an input round).
+    const out = p.kind !== Kind.Client && s.resultStart >= 0 ? this.f.eras.answer(p, c.id, line, s) : null;
+    if (out !== null) return out === "" ? undefined : this.emit(c.id, out);
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
 

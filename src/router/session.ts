@@ -41,6 +41,10 @@ export interface Session extends Chain<Pending> {
   queue: Queued[];
   /** The protocol version the client asked for (batches depend on it). */
   version: string;
+  /** 2025 (`initialize` first) or 2026-07-28 (no handshake; every request carries its `_meta` envelope). */
+  era: "legacy" | "modern";
+  /** False until its first message showed its era. */
+  classified: boolean;
 }
 
 export function newSession(id: number, active: boolean, waitDeadline: number): Session {
@@ -58,12 +62,14 @@ export function newSession(id: number, active: boolean, waitDeadline: number): S
     open: 0,
     queue: [],
     version: "",
+    era: "legacy",
+    classified: false,
   };
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first three are a client's
- * requests; the rest are the mux's own.
+ * What an open backend request is, which decides what its answer needs. Those up to `Listen` are a
+ * client's requests; the rest are the mux's own.
  */
 export const enum Kind {
   /** Answered with only the id swapped back (the hot path). */
@@ -72,6 +78,14 @@ export const enum Kind {
   CreatesTask,
   /** `tasks/list`: the answer is filtered to the caller's tasks. */
   ListsTasks,
+  /** A modern client's request to a 2025 backend: its result gets `resultType` (see era/bridge.ts). */
+  ToModern,
+  /** The same for a list or read: `ttlMs` and `cacheScope` too. */
+  ToModernCacheable,
+  /** A 2025 client's request to a modern backend: modern-only fields are removed from its result. */
+  ToLegacy,
+  /** A modern client's `subscriptions/listen` at a modern backend: never timed out; its ids are rewritten. */
+  Listen,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
@@ -81,7 +95,7 @@ export const enum Kind {
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.ListsTasks;
+  return kind <= Kind.Listen;
 }
 
 /** A request open at the backend under backend id `bid`. */

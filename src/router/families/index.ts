@@ -10,6 +10,10 @@ import { Logging } from "./logging.ts";
 import { Resources } from "./resources.ts";
 import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { Tasks } from "./tasks.ts";
+import { Eras } from "../era/eras.ts";
+import { InputRounds } from "../era/input-rounds.ts";
+import { Listen } from "../era/listen.ts";
+import { RequestLogs } from "../era/request-logs.ts";
 
 type Msg = Record<string, unknown>;
 
@@ -33,8 +37,13 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     },
   });
   const tasks = new Tasks(ctx);
-  const serverRequests = new ServerRequests({
-    toClient: (cid, line) => ctx.emit(cid, line),
+  // Declared before it exists: input rounds answer the backend through it.
+  // eslint-disable-next-line prefer-const
+  let serverRequests: ServerRequests;
+  const rounds = new InputRounds(ctx, () => serverRequests);
+  serverRequests = new ServerRequests({
+    // A modern client takes no requests: what it is asked becomes an input round (see era/input-rounds.ts).
+    toClient: (cid, line) => (w.sessions.get(cid)?.era === "modern" ? rounds.toModern(cid, line) : ctx.emit(cid, line)),
     toBackend: (line) => host.toBackend(line),
     backendReady: () => ctx.backendState() === "ready",
     candidates: (cap) => {
@@ -56,5 +65,7 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     lifecycle.backendReady(replay);
   });
   const cancelProgress = new CancelProgress(ctx, batches, serverRequests);
-  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches };
+  const listen = new Listen(ctx, resources, () => lifecycle.capabilities);
+  const eras = new Eras(ctx, lifecycle, logging, tasks, listen, new RequestLogs(ctx, logging), rounds);
+  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches, eras };
 }

@@ -24,6 +24,11 @@ export class LogLevels {
     this.byClient.set(cid, rank);
   }
 
+  /** A client's own level, as a rank; undefined when it set none. */
+  of(cid: number): number | undefined {
+    return this.byClient.get(cid);
+  }
+
   remove(cid: number): void {
     this.byClient.delete(cid);
   }
@@ -71,15 +76,24 @@ export class Logging implements Family {
     this.ctx.emit(c.id, resultLine(rawId, "{}"));
   }
 
-  /** Backend `notifications/message`: to every client whose level admits it. */
-  serverMessage(line: string): void {
-    const rank = levelRank((JSON.parse(line) as { params?: { level?: unknown } }).params?.level);
+  /** Backend `notifications/message` of a 2025 backend: to every 2025 client whose level admits it. */
+  serverMessage(line: string, rank: number): void {
     for (const c of this.ctx.sessions.values()) {
-      if (c.phase === Phase.Ready && this.levels.admits(c.id, rank)) this.ctx.emit(c.id, line);
+      if (c.phase === Phase.Ready && c.era === "legacy" && this.levels.admits(c.id, rank)) this.ctx.emit(c.id, line);
     }
   }
 
+  /** A modern client asked a 2025 backend for logs at `rank` in one request: the backend runs at least that verbose. */
+  want(cid: number, rank: number): void {
+    const had = this.levels.of(cid);
+    if (had !== undefined && had <= rank) return;
+    this.levels.set(cid, rank);
+    this.push();
+  }
+
   private push(): void {
+    // A modern backend has no session level: each request carries its own (see era/request-logs.ts).
+    if (this.ctx.modernBackend()) return;
     const level = this.levels.wanted();
     if (level !== undefined && this.ctx.backendState() === "ready") this.ctx.internal("logging/setLevel", { level });
   }
