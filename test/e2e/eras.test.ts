@@ -1,0 +1,82 @@
+/**
+ * Both protocol eras through one daemon: the SDK 2.x client (pinned to 2026-07-28, and `auto`) and the SDK 1.x
+ * client, against a dual-era SDK 2.x server, a modern-only one, server-everything and a strict legacy server.
+ */
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { BUN, cleanup, startDaemon, writeConfig } from "./harness.ts";
+import { closeEraClients, connectLegacy, connectModern, ERA_SERVER, STRICT_LEGACY, text } from "./era-clients.ts";
+import { EVERYTHING_SERVER } from "./wire.ts";
+
+setDefaultTimeout(60_000);
+afterEach(closeEraClients);
+afterAll(async () => {
+  await closeEraClients();
+  await cleanup();
+});
+
+const SERVERS = {
+  dual: { cmd: BUN, args: [ERA_SERVER], max_active_clients: 20 },
+  modern: { cmd: BUN, args: [ERA_SERVER, "--modern"], max_active_clients: 20 },
+};
+
+async function daemonWith(servers: Record<string, Record<string, unknown>>) {
+  const cfg = writeConfig(undefined, servers);
+  const daemon = await startDaemon(cfg.configPath);
+  return { cfg, daemon };
+}
+
+describe("a modern client connects", () => {
+  for (const server of ["dual", "modern"] as const) {
+    test(`pinned to 2026-07-28, to the ${server} fixture, and its _meta reaches the server untouched`, async () => {
+      const { cfg } = await daemonWith({ [server]: SERVERS[server] });
+      const a = await connectModern(cfg.sockets[server]!, "pinned-A", "pin");
+      const r = await a.client.callTool({ name: "echo", arguments: { message: "hi" } });
+      expect(text(r)).toBe("echo: hi");
+      const who = await a.client.callTool({ name: "whoami", arguments: {} });
+      // the request's envelope reaches the server untouched: the dual one (greeted in the 2025 era, bridged)
+      // reads it as well
+      expect(text(who)).toBe("pinned-A");
+      const tools = await a.client.listTools();
+      expect(tools.tools.map((t: any) => t.name)).toContain("ask");
+    });
+  }
+
+  test("in auto mode against a cold lazy server, in under 2 s", async () => {
+    const { cfg } = await daemonWith({ modern: { ...SERVERS.modern, lazy_start: true }, warm: SERVERS.modern });
+    // the test process's own first connect loads and compiles the SDK's schemas: done once, on another server
+    await connectModern(cfg.sockets.warm!, "warm-up", "pin");
+    const t0 = performance.now();
+    const a = await connectModern(cfg.sockets.modern!, "auto-A", "auto");
+    const ms = performance.now() - t0;
+    expect(text(await a.client.callTool({ name: "echo", arguments: { message: "auto" } }))).toBe("echo: auto");
+    expect(ms).toBeLessThan(2000);
+  });
+
+  test("pinned, to server-everything (a 2025 server) through the bridge", async () => {
+    const { cfg } = await daemonWith({ everything: EVERYTHING_SERVER });
+    const a = await connectModern(cfg.sockets.everything!, "pinned-E", "pin");
+    const r = await a.client.callTool({ name: "echo", arguments: { message: "bridged" } });
+    expect(text(r)).toBe("Echo: bridged");
+  });
+
+  test("pinned, to a strict legacy server that exits unless initialize comes first: it never exits", async () => {
+    const { cfg, daemon } = await daemonWith({ strict: { cmd: BUN, args: [STRICT_LEGACY] } });
+    const a = await connectModern(cfg.sockets.strict!, "pinned-S", "pin");
+    expect(text(await a.client.callTool({ name: "echo", arguments: { message: "s" } }))).toBe("echo: s");
+    const b = await connectLegacy(cfg.sockets.strict!, "legacy-S");
+    expect(text(await b.client.callTool({ name: "echo", arguments: { message: "t" } }))).toBe("echo: t");
+    expect(daemon.countStderr(/first message was/)).toBe(0);
+    expect(daemon.countStderr(/strict-legacy started/)).toBe(1);
+  });
+});
+
+describe("a 2025 client and a modern client on one modern-only server", () => {
+  test("the 2025 client is answered initialize from server/discover and served with its envelope", async () => {
+    const { cfg } = await daemonWith({ modern: SERVERS.modern });
+    const a = await connectModern(cfg.sockets.modern!, "modern-A", "pin");
+    const b = await connectLegacy(cfg.sockets.modern!, "legacy-B");
+    expect(b.client.getServerVersion()?.name).toBe("era-modern");
+    expect(text(await b.client.callTool({ name: "whoami", arguments: {} }))).toBe("legacy-B");
+    expect(text(await a.client.callTool({ name: "whoami", arguments: {} }))).toBe("modern-A");
+  });
+});
