@@ -65,7 +65,7 @@ export function dispatchTable(f: Families): DispatchTable {
   const { lifecycle, cancelProgress, resources, tasks, serverRequests, eras } = f;
   const { listen, logs } = eras;
   const tagged: ServerNotificationRule = (l) => listen.serverNotification(methodOfLine(l), l);
-  const subscription: RequestRule = { handle: (c, m, l, d) => resources.subscription(c, m, l, d) };
+  const subscription: RequestRule = { handle: (c, m, l, d) => eras.listen.subscription(c, m, l, d) };
   const ownTask: RequestRule = { handle: (c, m, l, d) => tasks.ownTask(c, m, l, d) };
   return {
     request: new Map<string, RequestRule>([

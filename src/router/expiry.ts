@@ -109,6 +109,7 @@ export class Expiry {
       case Kind.Ping:
         return lifecycle.probeSettled(p.bid, false);
       case Kind.Internal:
+      case Kind.MuxListen:
         return;
     }
   }

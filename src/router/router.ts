@@ -256,7 +256,7 @@ export class Router {
   private internal(method: string, params: unknown, kind: Kind = Kind.Internal): number {
     const bid = this.nextBackendId++;
     if (this.pending.size === 0) this.expiry.arm();
-    const deadline = this.ctx.clock.now() + this.opts.requestTimeoutMs;
+    const deadline = kind === Kind.MuxListen ? Infinity : this.ctx.clock.now() + this.opts.requestTimeoutMs;
     this.pending.add({ bid, kind, client: null, rawId: NULL_ID, key: 0, deadline, token: 0, prev: null, next: null });
     this.host.toBackend(requestLine(bid, method, params));
     return bid;

@@ -92,6 +92,8 @@ export const enum Kind {
   Internal,
   /** A liveness probe: its answer goes to the probe's callback. */
   Ping,
+  /** The mux's own `subscriptions/listen` at a modern backend, for its 2025 clients: never timed out. */
+  MuxListen,
 }
 
 export function isClientKind(kind: Kind): boolean {

@@ -3,7 +3,7 @@
  * client, against a dual-era SDK 2.x server, a modern-only one, server-everything and a strict legacy server.
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { BUN, cleanup, startDaemon, writeConfig } from "./harness.ts";
+import { BUN, cleanup, startDaemon, waitFor, writeConfig } from "./harness.ts";
 import { closeEraClients, connectLegacy, connectModern, ERA_SERVER, STRICT_LEGACY, text } from "./era-clients.ts";
 import { EVERYTHING_SERVER } from "./wire.ts";
 
@@ -134,6 +134,37 @@ for (const p of PAIRINGS) {
       }
       expect(a.asked).toEqual(["A?"]);
       expect(b.asked).toEqual(["B?"]);
+    });
+
+    test("subscriptions: each listener gets only its own", async () => {
+      const { cfg } = await daemonWith({ s: SERVERS[p.server] });
+      const a = await connect(p.a, cfg.sockets.s!, "A");
+      const b = await connect(p.b, cfg.sockets.s!, "B");
+      const sub = async (c: typeof a, era: string, uri: string) =>
+        era === "modern" ? c.client.listen({ resourceSubscriptions: [uri] }) : c.client.subscribeResource({ uri });
+      await sub(a, p.a, "fixture://counter");
+      await sub(b, p.b, "fixture://public");
+      expect(text(await call(b, "bump", {}))).toBe("counter 1");
+      await waitFor(() => a.updated.length >= 1 || null, 5000, "A's update");
+      expect(a.updated).toEqual(["fixture://counter"]);
+      // B's answer came after the notification was routed: had it been sent to B, B would hold it by now
+      expect(b.updated).toEqual([]);
+    });
+
+    test("per-request logs go only to the client that asked", async () => {
+      const { cfg } = await daemonWith({ s: SERVERS[p.server] });
+      const a = await connect(p.a, cfg.sockets.s!, "A");
+      const b = await connect(p.b, cfg.sockets.s!, "B");
+      const LEVEL = "io.modelcontextprotocol/logLevel";
+      if (p.a === "legacy") await a.client.setLoggingLevel("debug");
+      // B asks for errors only (2025: its session level; modern: nothing asked)
+      if (p.b === "legacy") await b.client.setLoggingLevel("error");
+      const ra = await call(a, "log", { level: "warning", text: "from A" }, {}, p.a === "modern" ? { [LEVEL]: "debug" } : undefined);
+      expect(text(ra)).toBe("logged");
+      expect(text(await call(b, "log", { level: "warning", text: "from B" }))).toBe("logged");
+      await waitFor(() => a.logs.length >= 1 || null, 5000, "A's log");
+      expect(a.logs.map((l) => l.data)).toEqual(["from A"]);
+      expect(b.logs).toEqual([]);
     });
   });
 }

@@ -10,6 +10,10 @@
  *   filter the backend can honour, turns each resource URI into a reference-counted `resources/subscribe`
  *   (shared with 2025 clients' own subscriptions), and tags the backend's `list_changed` and
  *   `resources/updated` notifications for each listen that asked for them.
+ * - **2025 clients, modern backend (the reverse bridge).** `resources/subscribe` is counted per URI as for a
+ *   2025 backend; the first subscriber makes the mux open its own listen for that URI, the last one leaving
+ *   cancels it. One more listen of the mux's, for `list_changed` of tools, prompts and resources, is open
+ *   while the backend runs. What arrives on these goes to the 2025 clients, untagged, by the 2025 rules.
  */
 import type { Family, RouterContext } from "../context.ts";
 import type { Resources } from "../families/resources.ts";
@@ -52,12 +56,50 @@ const LIST_FLAGS: Record<string, keyof Filter> = {
 export class Listen implements Family {
   private readonly bridged = new Map<number, Bridged[]>();
   private nextHolder = -1;
+  /** The mux's own listens at a modern backend: URI → backend id. */
+  private readonly muxListens = new Map<string, number>();
 
   constructor(
     private readonly ctx: RouterContext,
     private readonly resources: Resources,
     private readonly capabilities: () => Obj,
+    /** The `_meta` envelope of the mux's own requests. */
+    private readonly envelope: () => Obj,
   ) {}
+
+  /** Client `resources/subscribe` and `resources/unsubscribe`: counted per URI; at a modern backend, as listens. */
+  subscription(c: Session, msg: Obj, line: string, deadline: number): void {
+    const uri = (msg.params as { uri?: unknown } | undefined)?.uri;
+    if (!this.ctx.modernBackend() || typeof uri !== "string") return this.resources.subscription(c, msg, line, deadline);
+    const subs = this.resources.subscriptions;
+    if (msg.method === "resources/subscribe") {
+      if (subs.add(uri, c.id)) this.open(uri);
+    } else if (subs.remove(uri, c.id)) this.close(uri);
+    this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${this.ctx.rawIdOf(line)},"result":{}}`);
+  }
+
+  private open(uri: string): void {
+    const params = { _meta: this.envelope(), notifications: { resourceSubscriptions: [uri] } };
+    this.muxListens.set(uri, this.ctx.internal("subscriptions/listen", params, Kind.MuxListen));
+  }
+
+  private close(uri: string): void {
+    const bid = this.muxListens.get(uri);
+    this.muxListens.delete(uri);
+    const p = bid === undefined ? undefined : this.ctx.pendingOf(bid);
+    if (p === undefined) return;
+    this.ctx.drop(p);
+    this.ctx.toBackend(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":${p.bid},"_meta":${JSON.stringify(this.envelope())}}}`);
+  }
+
+  /** A modern backend is ready: the mux's listens are opened on it (again, after a restart). */
+  backendReady(): void {
+    this.muxListens.clear();
+    if (!this.ctx.modernBackend()) return;
+    const lists = { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true };
+    this.muxListens.set("", this.ctx.internal("subscriptions/listen", { _meta: this.envelope(), notifications: lists }, Kind.MuxListen));
+    for (const uri of this.resources.subscriptions.uris()) this.open(uri);
+  }
 
   /** Bridged listens open (for leak checks). */
   get size(): number {
@@ -123,6 +165,7 @@ export class Listen implements Family {
     if (typeof tag === "number") {
       const p = this.ctx.pendingOf(tag);
       if (p?.client != null && p.kind === Kind.Listen) this.ctx.emit(p.client.id, retagged(msg, meta as Obj, p.rawId));
+      else if (p?.kind === Kind.MuxListen) this.toLegacyClients(method, msg, meta as Obj);
       else this.ctx.log("debug", `backend notification for unknown subscription ${tag}, dropped`);
       return;
     }
@@ -141,6 +184,15 @@ export class Listen implements Family {
     }
   }
 
+  /** A notification on one of the mux's own listens: to the 2025 clients, untagged, by the 2025 rules. */
+  private toLegacyClients(method: string, msg: Obj, meta: Obj): void {
+    if (method === "notifications/subscriptions/acknowledged") return;
+    delete meta[SUBSCRIPTION_ID_KEY];
+    const line = JSON.stringify(msg);
+    if (method === "notifications/resources/updated") return this.resources.serverUpdated(line);
+    for (const c of this.ctx.sessions.values()) if (c.phase === Phase.Ready && c.era === "legacy") this.ctx.emit(c.id, line);
+  }
+
   /** A modern listen's closing result: the subscription id inside it becomes the client's id again. */
   answer(rawId: string, resultText: string): string {
     try {
@@ -154,6 +206,8 @@ export class Listen implements Family {
   }
 
   clientGone(c: Session): void {
+    // The mux's listens nobody holds any more (resources forgot the client first).
+    for (const uri of [...this.muxListens.keys()]) if (uri !== "" && this.resources.subscriptions.subscribers(uri) === undefined) this.close(uri);
     const list = this.bridged.get(c.id);
     if (list === undefined) return;
     this.bridged.delete(c.id);

@@ -62,10 +62,11 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     // What the previous process was told is told to this one, then waiting clients go on.
     logging.backendReady();
     resources.backendReady();
+    listen.backendReady();
     lifecycle.backendReady(replay);
   });
   const cancelProgress = new CancelProgress(ctx, batches, serverRequests);
-  const listen = new Listen(ctx, resources, () => lifecycle.capabilities);
+  const listen = new Listen(ctx, resources, () => lifecycle.capabilities, () => lifecycle.muxEnvelope());
   const eras = new Eras(ctx, lifecycle, logging, tasks, listen, new RequestLogs(ctx, logging), rounds);
   return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches, eras };
 }
