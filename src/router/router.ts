@@ -376,7 +376,7 @@ export class Router {
   clientBusy(cid: number): boolean {
     const c = this.sessions.get(cid);
     if (c === undefined) return false;
-    return !c.active || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid);
+    return !c.active || this.f.eras.listen.owes(c) || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid);
   }
 
   /** Ends every timer: the router is being discarded. */

@@ -67,6 +67,12 @@ export class Listen implements Family {
     private readonly envelope: () => Obj,
   ) {}
 
+  /** True while `c` is owed an answer: an open listen is not owed one (it ends only when someone ends it). */
+  owes(c: Session): boolean {
+    for (let p = c.first; p !== null; p = p.next) if (p.kind !== Kind.Listen) return true;
+    return false;
+  }
+
   /** Client `resources/subscribe` and `resources/unsubscribe`: counted per URI; at a modern backend, as listens. */
   subscription(c: Session, msg: Obj, line: string, deadline: number): void {
     const uri = (msg.params as { uri?: unknown } | undefined)?.uri;
