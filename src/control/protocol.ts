@@ -26,7 +26,8 @@ export interface ServerStatus {
   reason: string | null;
   pid: number | null;
   socket: string;
-  clients: { connected: number; active: number; queued: number; max: number };
+  /** `versions`: how many connected clients speak each protocol version (a client that named none is left out). */
+  clients: { connected: number; active: number; queued: number; max: number; versions?: Record<string, number> };
   pending: number;
   /** Requests answered by the backend since the daemon started. */
   served: number;

@@ -12,9 +12,11 @@ export function routerStats(
   let queued = 0;
   // Clients' requests only: the mux's own (heartbeat pings, the handshake, subscriptions) are not "pending requests".
   let pending = 0;
+  const versions: Record<string, number> = {};
   for (const c of sessions.values()) {
     queued += c.queue.length + c.waitLines.length;
     pending += c.open;
+    if (c.version !== "") versions[c.version] = (versions[c.version] ?? 0) + 1;
   }
   return {
     connected: sessions.size,
@@ -24,6 +26,7 @@ export function routerStats(
     queued,
     ...counters,
     subscriptions: f.resources.subscriptions.size,
+    versions,
   };
 }
 

@@ -54,6 +54,8 @@ export interface RouterStats {
   timeouts: number;
   cancelled: number;
   subscriptions: number;
+  /** Connected clients per protocol version. */
+  versions: Record<string, number>;
 }
 
 /** How many entries each of the router's tables holds: all zero once every client has left and nothing is open. */

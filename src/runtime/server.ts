@@ -297,7 +297,7 @@ export class MuxServer {
       reason: sv.statusReason,
       pid: this.child?.pid ?? null,
       socket: c.socket,
-      clients: { connected: st.connected, active: st.active, queued: st.waiting, max: c.max_active_clients },
+      clients: { connected: st.connected, active: st.active, queued: st.waiting, max: c.max_active_clients, versions: st.versions },
       pending: st.pending,
       served: st.served,
       timeouts: st.timeouts,

@@ -3,7 +3,9 @@
  * client, against a dual-era SDK 2.x server, a modern-only one, server-everything and a strict legacy server.
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { BUN, cleanup, startDaemon, waitFor, writeConfig } from "./harness.ts";
+import path from "node:path";
+import { LATEST_PROTOCOL_VERSION as LEGACY_LATEST } from "@modelcontextprotocol/sdk/types.js";
+import { BUN, cleanup, serverStatus, startDaemon, waitFor, writeConfig } from "./harness.ts";
 import { closeEraClients, connectLegacy, connectModern, ERA_SERVER, STRICT_LEGACY, text } from "./era-clients.ts";
 import { EVERYTHING_SERVER } from "./wire.ts";
 
@@ -78,6 +80,12 @@ describe("a 2025 client and a modern client on one modern-only server", () => {
     expect(b.client.getServerVersion()?.name).toBe("era-modern");
     expect(text(await b.client.callTool({ name: "whoami", arguments: {} }))).toBe("legacy-B");
     expect(text(await a.client.callTool({ name: "whoami", arguments: {} }))).toBe("modern-A");
+    // daemon-status shows each client's version (the modern client's session is the one that sent requests;
+    // its connect-time discover ran on a sibling process that has left)
+    const want = JSON.stringify({ "2026-07-28": 1, [LEGACY_LATEST]: 1 });
+    const seen = async () => JSON.stringify((await serverStatus(path.join(cfg.dir, "daemon.sock"), "modern")).clients.versions);
+    await waitFor(async () => (await seen()) === want || null, 5000, "versions in the status");
+    expect(await seen()).toBe(want);
   });
 });
 

@@ -19,7 +19,17 @@ import type { Lifecycle } from "../families/lifecycle.ts";
 import type { Logging } from "../families/logging.ts";
 import { taskKind, type Tasks } from "../families/tasks.ts";
 import { Kind, Phase, type Capability, type Pending, type Session } from "../session.ts";
-import { claimedVersion, CLIENT_CAPABILITIES_KEY, envelopeFromInitialize, LOG_LEVEL_KEY, metaOf, shapeForLegacy, shapeForModern, withEnvelope } from "./envelope.ts";
+import {
+  claimedVersion,
+  CLIENT_CAPABILITIES_KEY,
+  envelopeFromInitialize,
+  LOG_LEVEL_KEY,
+  metaOf,
+  MODERN_VERSION,
+  shapeForLegacy,
+  shapeForModern,
+  withEnvelope,
+} from "./envelope.ts";
 import type { InputRounds } from "./input-rounds.ts";
 import type { Listen } from "./listen.ts";
 import type { RequestLogs } from "./request-logs.ts";
@@ -49,7 +59,8 @@ export class Eras implements Family {
     const version = claimedVersion(msg);
     if (version === undefined && msg.method !== "server/discover") return;
     c.era = "modern";
-    c.version = version ?? "";
+    // A discover may carry no claim: the era's one version until a request names its own.
+    c.version = version ?? MODERN_VERSION;
     c.phase = Phase.Ready;
     this.lifecycle.want();
   }
@@ -78,6 +89,7 @@ export class Eras implements Family {
     const modernBackend = this.ctx.modernBackend();
     if (c.era === "modern") {
       const caps = metaOf(msg)?.[CLIENT_CAPABILITIES_KEY];
+      c.version = claimedVersion(msg) ?? c.version;
       if (typeof caps === "object" && caps !== null) {
         const has = (k: Capability) => (caps as Obj)[k] != null;
         c.caps = { roots: has("roots"), sampling: has("sampling"), elicitation: has("elicitation") };
