@@ -82,8 +82,9 @@ describe("a 2025 client and a modern client on one modern-only server", () => {
     expect(text(await a.client.callTool({ name: "whoami", arguments: {} }))).toBe("modern-A");
     // daemon-status shows each client's version (the modern client's session is the one that sent requests;
     // its connect-time discover ran on a sibling process that has left)
-    const want = JSON.stringify({ "2026-07-28": 1, [LEGACY_LATEST]: 1 });
-    const seen = async () => JSON.stringify((await serverStatus(path.join(cfg.dir, "daemon.sock"), "modern")).clients.versions);
+    const want = JSON.stringify([[LEGACY_LATEST, 1], ["2026-07-28", 1]].sort());
+    const seen = async () =>
+      JSON.stringify(Object.entries((await serverStatus(path.join(cfg.dir, "daemon.sock"), "modern")).clients.versions ?? {}).sort());
     await waitFor(async () => (await seen()) === want || null, 5000, "versions in the status");
     expect(await seen()).toBe(want);
   });
