@@ -69,7 +69,7 @@ export async function connectModern(socket: string, name: string, mode: "pin" | 
   if (answer !== undefined) {
     client.setRequestHandler("elicitation/create", async (req: any) => {
       entry.asked.push(String(req.params?.message));
-      return { action: "accept", content: { answer } };
+      return { action: "accept", content: { answer, name: answer } };
     });
   }
   client.setNotificationHandler("notifications/message", (n: any) => void entry.logs.push(n.params));
@@ -95,7 +95,7 @@ export async function connectLegacy(socket: string, name: string, answer?: strin
   if (answer !== undefined) {
     client.setRequestHandler(ElicitRequestSchema, async (req) => {
       entry.asked.push(String(req.params.message));
-      return { action: "accept", content: { answer } };
+      return { action: "accept", content: { answer, name: answer } };
     });
   }
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void entry.logs.push(n.params));
