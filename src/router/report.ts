@@ -43,5 +43,6 @@ export function routerFootprint(sessions: ReadonlyMap<number, Session>, pending:
     serverRequests: sr.open,
     serverRequestIds: sr.byBackend,
     elicitations: sr.elicitations,
+    eras: f.eras.size,
   };
 }

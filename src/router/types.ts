@@ -71,4 +71,6 @@ export interface RouterFootprint {
   serverRequests: number;
   serverRequestIds: number;
   elicitations: number;
+  /** The era tables kept per client: bridged listens, per-request log levels, input rounds, 2025 clients' envelopes. */
+  eras: number;
 }

@@ -237,3 +237,20 @@ describe("liveness", () => {
     expect(h.takeBackend().map((m) => m.method)).toEqual(["initialize"]);
   });
 });
+
+describe("nothing outlives its client", () => {
+  test("listens, log levels, input rounds and envelopes are forgotten when their clients leave", () => {
+    const h = setup();
+    h.ready(1);
+    h.router.clientConnected(2);
+    h.send(2, req("s", "subscriptions/listen", "two", { notifications: { resourceSubscriptions: ["u://a"] } }));
+    h.send(2, req("c", "tools/call", "two", { name: "ask" }, { "io.modelcontextprotocol/logLevel": "debug" }));
+    h.backend({ jsonrpc: "2.0", id: 0, method: "elicitation/create", params: { message: "?", requestedSchema: {} } });
+    expect(h.router.footprint().eras).toBeGreaterThan(0);
+    h.router.clientClosed(2);
+    h.router.clientClosed(1);
+    h.clock.advance(5000);
+    const left = h.router.footprint();
+    expect(left).toMatchObject({ eras: 0, clients: 0, subscriptions: 0, serverRequests: 0, serverRequestIds: 0 });
+  });
+});

@@ -53,6 +53,11 @@ export class Eras implements Family {
     readonly rounds: InputRounds,
   ) {}
 
+  /** Entries of the per-client era tables (for leak checks). */
+  get size(): number {
+    return this.initParams.size + this.listen.size + this.logs.size + this.rounds.size;
+  }
+
   /** The first message of a client shows its era. */
   classify(c: Session, msg: Obj): void {
     c.classified = true;
