@@ -254,3 +254,28 @@ describe("nothing outlives its client", () => {
     expect(left).toMatchObject({ eras: 0, clients: 0, subscriptions: 0, serverRequests: 0, serverRequestIds: 0 });
   });
 });
+
+describe("a modern client that never sends server/discover (a stateless requester)", () => {
+  test("is served from its first request on a cold backend, and gets the backend's refusal if the greeting fails", () => {
+    const h = setup();
+    h.router.clientConnected(1);
+    h.send(1, req(1, "tools/call", "one", { name: "x" }));
+    expect(h.wants).toBe(1);
+    h.router.backendStarted();
+    const [init] = h.takeBackend();
+    expect(init.method).toBe("initialize");
+    h.backend({ jsonrpc: "2.0", id: init.id, result: { protocolVersion: "2025-11-25", capabilities: {}, serverInfo: { name: "s", version: "1" } } });
+    const [call] = h.takeBackend().filter((m) => m.method === "tools/call");
+    expect(call.params._meta).toEqual(env("one"));
+    h.backend({ jsonrpc: "2.0", id: call.id, result: { content: [] } });
+    expect(h.takeClient(1)).toEqual([{ jsonrpc: "2.0", id: 1, result: { content: [], resultType: "complete" } }]);
+
+    const f = setup();
+    f.router.clientConnected(1);
+    f.send(1, req(1, "tools/list", "one"));
+    f.router.backendStarted();
+    const [i2] = f.takeBackend();
+    f.backend({ jsonrpc: "2.0", id: i2.id, error: { code: -32603, message: "no" } });
+    expect(f.takeClient(1)).toEqual([{ jsonrpc: "2.0", id: 1, error: { code: -32603, message: "no" } }]);
+  });
+});

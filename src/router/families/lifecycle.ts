@@ -174,6 +174,11 @@ export class Lifecycle implements Family {
       const error = s.errorStart >= 0 ? line.slice(s.errorStart, s.errorEnd) : '{"code":-32603,"message":"initialize failed"}';
       this.ctx.log("error", `backend refused initialize: ${error}`);
       for (const c of this.ctx.sessions.values()) {
+        if (c.era === "modern") {
+          // A modern client has no handshake to fail: what it queued gets the backend's refusal.
+          for (const q of c.queue.splice(0)) this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${this.ctx.rawIdOf(q.line)},"error":${error}}`);
+          continue;
+        }
         if (c.phase !== Phase.Initializing) continue;
         c.phase = Phase.New;
         this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
@@ -213,7 +218,8 @@ export class Lifecycle implements Family {
       if (!c.active) continue;
       if (c.phase === Phase.Initializing) this.completeInitialize(c);
       else this.flushQueue(c);
-      if (replay && c.phase === Phase.Ready) this.announceListsChanged(c.id);
+      // A modern client hears of changes only on its listens (see era/listen.ts).
+      if (replay && c.phase === Phase.Ready && c.era === "legacy") this.announceListsChanged(c.id);
     }
   }
 
