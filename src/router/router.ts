@@ -355,7 +355,7 @@ export class Router {
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
     // Other kinds' answers are shaped (tasks, eras); "" when nothing goes to the client yet (an input round).
-    const out = p.kind !== Kind.Client && s.resultStart >= 0 ? this.f.eras.answer(p, c.id, line, s) : null;
+    const out = p.kind !== Kind.Client && (s.resultStart >= 0 || p.kind >= Kind.ToModern) ? this.f.eras.answer(p, c.id, line, s) : null;
     if (out !== null) return out === "" ? undefined : this.emit(c.id, out);
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }

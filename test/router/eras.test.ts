@@ -279,3 +279,21 @@ describe("a modern client that never sends server/discover (a stateless requeste
     expect(f.takeClient(1)).toEqual([{ jsonrpc: "2.0", id: 1, error: { code: -32603, message: "no" } }]);
   });
 });
+
+describe("a parked call answered before its retry", () => {
+  test("the retry gets the call's answer, shaped for the modern client", () => {
+    const h = setup();
+    h.ready(1);
+    h.router.clientConnected(2);
+    h.send(2, req("c1", "tools/call", "two", { name: "ask" }));
+    const [call] = h.takeBackend();
+    h.backend({ jsonrpc: "2.0", id: 0, method: "elicitation/create", params: { message: "?", requestedSchema: {} } });
+    const [ir] = h.takeClient(2);
+    h.backend({ jsonrpc: "2.0", id: call.id, result: { content: [], isError: true } });
+    expect(h.takeClient(2)).toEqual([]);
+    const key = Object.keys(ir.result.inputRequests)[0]!;
+    h.send(2, req("c2", "tools/call", "two", { name: "ask", inputResponses: { [key]: { action: "decline" } }, requestState: ir.result.requestState }));
+    expect(h.takeClient(2)).toEqual([{ jsonrpc: "2.0", id: "c2", result: { content: [], isError: true, resultType: "complete" } }]);
+    expect(h.takeBackend()).toEqual([{ jsonrpc: "2.0", id: 0, result: { action: "decline" } }]);
+  });
+});

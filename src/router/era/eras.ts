@@ -13,7 +13,7 @@
  * - **2025 client, modern backend:** each request gets the client's `_meta` envelope, built from its
  *   `initialize` (with its log level, when it set one); results lose the modern-only fields.
  */
-import type { Spans } from "../../wire/scan.ts";
+import { splice, type Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import type { Lifecycle } from "../families/lifecycle.ts";
 import type { Logging } from "../families/logging.ts";
@@ -121,8 +121,11 @@ export class Eras implements Family {
     this.rounds.opened(c, bid, msg);
   }
 
-  /** The answer to a request of a `kind` that needs more than its id swapped back. */
+  /** The answer to a request of a `kind` that needs more than its id swapped back; "" when nothing goes out yet. */
   answer(p: Pending, cid: number, line: string, s: Spans): string {
+    // A call answered with input_required and not retried yet: its answer waits for the retry.
+    if (this.rounds.hold(p, line)) return "";
+    if (s.resultStart < 0) return s.errorStart < 0 ? splice(line, s.idStart, s.idEnd, p.rawId) : `{"jsonrpc":"2.0","id":${p.rawId},"error":${line.slice(s.errorStart, s.errorEnd)}}`;
     switch (p.kind) {
       case Kind.ToModern:
       case Kind.ToModernCacheable:

@@ -21,6 +21,7 @@ import type { Family, RouterContext } from "../context.ts";
 import type { ServerRequests } from "../families/server-requests.ts";
 import { capabilityOf } from "../families/server-requests.ts";
 import { Kind, type Pending, type Session } from "../session.ts";
+import { shapeForModern } from "./envelope.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -33,6 +34,9 @@ interface Parked {
   cid: number;
   /** The mux ids of the backend requests it carried, by input key. */
   inputs: Map<string, number>;
+  /** The call's answer line, when the backend answered it before the client retried. */
+  held?: string;
+  method: string;
 }
 
 /** A 2025 client's call waiting for the client's answers before the mux retries it. */
@@ -108,7 +112,7 @@ export class InputRounds implements Family {
     }
     const token = `${STATE_PREFIX}${this.next++}`;
     const key = `input-${req.id}`;
-    this.parked.set(token, { bid: pick.bid, cid, inputs: new Map([[key, req.id]]) });
+    this.parked.set(token, { bid: pick.bid, cid, inputs: new Map([[key, req.id]]), method: this.calls.get(pick.bid)?.method ?? "" });
     // The call stays open at the backend; its answer will go to the retry.
     pick.deadline = Infinity;
     const { _meta: _m, ...params } = req.params ?? {};
@@ -116,9 +120,22 @@ export class InputRounds implements Family {
     this.ctx.emit(cid, `{"jsonrpc":"2.0","id":${pick.rawId},"result":${JSON.stringify(result)}}`);
   }
 
+  private parkedOf(bid: number): Parked | undefined {
+    if (this.parked.size === 0) return undefined;
+    for (const p of this.parked.values()) if (p.bid === bid) return p;
+    return undefined;
+  }
+
   private isParked(bid: number): boolean {
-    for (const p of this.parked.values()) if (p.bid === bid) return true;
-    return false;
+    return this.parkedOf(bid) !== undefined;
+  }
+
+  /** The backend answered a parked call before its retry: the answer is kept for the retry. True when kept. */
+  hold(p: Pending, line: string): boolean {
+    const parked = this.parkedOf(p.bid);
+    if (parked === undefined) return false;
+    parked.held = line;
+    return true;
   }
 
   /** A modern client's request on a 2025 backend: true when it was the retry of a parked call (consumed). */
@@ -127,17 +144,13 @@ export class InputRounds implements Family {
     const token = params?.requestState;
     if (typeof token !== "string" || !token.startsWith(STATE_PREFIX)) return false;
     const parked = this.parked.get(token);
-    const p = parked === undefined ? undefined : this.ctx.pendingOf(parked.bid);
     const rawId = this.ctx.rawIdOf(line);
-    if (parked === undefined || parked.cid !== c.id || p === undefined) {
+    const p = parked === undefined ? undefined : this.ctx.pendingOf(parked.bid);
+    if (parked === undefined || parked.cid !== c.id || (p === undefined && parked.held === undefined)) {
       this.ctx.emit(c.id, errorLine(rawId, INVALID_PARAMS, "Invalid params: requestState names no open call of this client", "invalid_request"));
       return true;
     }
     this.parked.delete(token);
-    p.rawId = rawId;
-    p.key = msg.id as never;
-    p.deadline = deadline;
-    this.ctx.arm();
     const responses = (params?.inputResponses ?? {}) as Obj;
     for (const [key, muxId] of parked.inputs) {
       const value = responses[key];
@@ -147,6 +160,18 @@ export class InputRounds implements Family {
           : `{"jsonrpc":"2.0","id":${muxId},"result":${JSON.stringify(value)}}`;
       this.serverRequests().answer(c.id, JSON.parse(answer) as Obj, answer);
     }
+    if (parked.held !== undefined) {
+      // The call ended meanwhile (the backend gave up waiting): the retry gets that answer.
+      const held = JSON.parse(parked.held) as Obj;
+      const body = held.error !== undefined ? { error: held.error } : { result: shapeForModern(parked.method, held.result as Obj) };
+      this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${rawId},${JSON.stringify(body).slice(1)}`);
+      return true;
+    }
+    const open = p as Pending;
+    open.rawId = rawId;
+    open.key = msg.id as never;
+    open.deadline = deadline;
+    this.ctx.arm();
     return true;
   }
 
@@ -222,6 +247,7 @@ export class InputRounds implements Family {
     this.sent.set(bid, msg);
   }
 
+  /** Input rounds' own leftovers, by their clients. */
   clientGone(c: Session): void {
     for (const [bid, call] of this.calls) if (call.cid === c.id) this.calls.delete(bid);
     for (const [token, p] of this.parked) if (p.cid === c.id) this.parked.delete(token);
