@@ -5,7 +5,8 @@
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import path from "node:path";
 import { LATEST_PROTOCOL_VERSION as LEGACY_LATEST } from "@modelcontextprotocol/sdk/types.js";
-import { BUN, cleanup, serverStatus, startDaemon, waitFor, writeConfig } from "./harness.ts";
+import { streamLines } from "../../src/runtime/text-lines.ts";
+import { BUN, cleanup, PROXY, serverStatus, startDaemon, trackPid, waitFor, writeConfig } from "./harness.ts";
 import { closeEraClients, connectLegacy, connectModern, ERA_SERVER, STRICT_LEGACY, text } from "./era-clients.ts";
 import { EVERYTHING_SERVER } from "./wire.ts";
 
@@ -52,6 +53,15 @@ describe("a modern client connects", () => {
     const ms = performance.now() - t0;
     expect(text(await a.client.callTool({ name: "echo", arguments: { message: "auto" } }))).toBe("echo: auto");
     expect(ms).toBeLessThan(2000);
+  });
+
+  test("in auto mode, to server-everything (a 2025 server): the mux's discover makes it modern, bridged", async () => {
+    const { cfg } = await daemonWith({ everything: EVERYTHING_SERVER });
+    const a = await connectModern(cfg.sockets.everything!, "auto-E", "auto");
+    expect(text(await a.client.callTool({ name: "echo", arguments: { message: "auto" } }))).toBe("Echo: auto");
+    // the session speaks 2026-07-28: its requests carried the envelope (results came back shaped for it)
+    const sent = a.received.find((m) => m.result?.content !== undefined);
+    expect(sent.result.resultType).toBe("complete");
   });
 
   test("pinned, to server-everything (a 2025 server) through the bridge", async () => {
@@ -205,5 +215,37 @@ describe("server-everything (a 2025 server) with a modern and a 2025 client", ()
     expect(text(r)).toContain("Ada");
     expect(a.asked.length).toBe(1);
     expect(b.asked).toEqual([]);
+  });
+});
+
+describe("the proxy with a modern client", () => {
+  test("an open subscriptions/listen does not hold the proxy when the host closes stdin", async () => {
+    const { cfg } = await daemonWith({ modern: SERVERS.modern });
+    const proc = Bun.spawn([BUN, PROXY, "--socket", cfg.sockets.modern!], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    trackPid(proc.pid);
+    const lines: any[] = [];
+    let wake = () => {};
+    void streamLines(proc.stdout, (l) => {
+      lines.push(JSON.parse(l));
+      wake();
+    });
+    const next = (pred: (m: any) => boolean) =>
+      new Promise<any>((resolve) => {
+        const check = () => {
+          const hit = lines.find(pred);
+          if (hit !== undefined) resolve(hit);
+        };
+        wake = check;
+        check();
+      });
+    const meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
+    proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "subscriptions/listen", params: { _meta: meta, notifications: { toolsListChanged: true } } })}\n`);
+    const ack = await next((m) => m.method === "notifications/subscriptions/acknowledged");
+    expect(ack.params._meta["io.modelcontextprotocol/subscriptionId"]).toBe(1);
+    const t0 = performance.now();
+    proc.stdin.end();
+    expect(await proc.exited).toBe(0);
+    // the proxy's --drain-ms is 30 s: a listen counted as an owed answer would hold it that long
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });
