@@ -37,11 +37,9 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     },
   });
   const tasks = new Tasks(ctx);
-  // Declared before it exists: input rounds answer the backend through it.
-  // eslint-disable-next-line prefer-const
-  let serverRequests: ServerRequests;
+  // Input rounds answer the backend through server-requests, which hands modern clients' requests to them.
   const rounds = new InputRounds(ctx, () => serverRequests);
-  serverRequests = new ServerRequests({
+  const serverRequests: ServerRequests = new ServerRequests({
     // A modern client takes no requests: what it is asked becomes an input round (see era/input-rounds.ts).
     toClient: (cid, line) => (w.sessions.get(cid)?.era === "modern" ? rounds.toModern(cid, line) : ctx.emit(cid, line)),
     toBackend: (line) => host.toBackend(line),
