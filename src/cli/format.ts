@@ -12,12 +12,17 @@ export function duration(ms: number | null): string {
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`;
 }
 
+/** Connections, then the busy clients against max_active_clients, then the requests waiting for a slot. */
+export function clients(c: ServerStatus["clients"]): string {
+  return `${c.connected} (${c.active}/${c.max} active${c.waiting > 0 ? `, ${c.waiting} waiting` : ""})`;
+}
+
 export function statusRow(s: ServerStatus): string[] {
   return [
     s.name,
     s.state,
     s.pid === null ? "-" : String(s.pid),
-    `${s.clients.connected}/${s.clients.max}${s.clients.queued > 0 ? ` (+${s.clients.queued} queued)` : ""}`,
+    clients(s.clients),
     String(s.pending),
     String(s.served),
     String(s.restarts),
@@ -47,7 +52,24 @@ export function renderStatus(st: DaemonStatus): string {
   const launches = st.servers
     .filter((s) => s.launch !== undefined)
     .map((s) => `  ${s.name}: ${s.command.join(" ")} (${s.launch})`);
-  return [head, "", body, ...(notes.length > 0 ? ["", ...notes] : []), ...(versions.length > 0 ? ["", "clients by protocol version:", ...versions] : []), ...(launches.length > 0 ? ["", "npx servers:", ...launches] : [])].join(
-    "\n",
-  );
+  const sharing = st.servers.flatMap((s) => sharingLines(s));
+  return [
+    head,
+    "",
+    body,
+    ...(notes.length > 0 ? ["", ...notes] : []),
+    ...(versions.length > 0 ? ["", "clients by protocol version:", ...versions] : []),
+    ...(launches.length > 0 ? ["", "npx servers:", ...launches] : []),
+    ...(sharing.length > 0 ? ["", "sharing:", ...sharing] : []),
+  ].join("\n");
+}
+
+/** A server's policy and why; its instances when it runs more than the one shared process. */
+export function sharingLines(s: ServerStatus): string[] {
+  const sh = s.sharing;
+  if (sh === undefined) return [];
+  const head = `  ${s.name}: ${sh.policy}${sh.share === "auto" ? " (auto)" : ""}: ${sh.reason}`;
+  if (sh.policy === "shared" || sh.policy === "session-aware") return [head];
+  const rows = sh.instances.map((i) => `    ${i.key}  pid ${i.pid ?? "-"}  ${i.clients} client(s)${i.cwd === null ? "" : `  in ${i.cwd}`}`);
+  return [`${head}; ${sh.instances.length}/${sh.maxInstances} instance(s)`, ...rows];
 }

@@ -27,6 +27,7 @@ const serverFields = type({
   env: expect(type("Record<string, string>"), "a table of string values").default(() => ({})),
   "cwd?": path,
   max_active_clients: posInt.default(5),
+  max_connections: posInt.default(256),
   lazy_start: bool.default(false),
   max_request_bytes: posInt.default(1048576),
   request_timeout_ms: ms1.default(30000),
@@ -46,6 +47,11 @@ const serverFields = type({
   heartbeat_max_failures: posInt.default(3),
   // "resolve": an npx / npm exec command runs its package's bin directly, without npm (src/runtime/npx-launch.ts).
   launch: expect(type("'resolve' | 'as-written'"), '"resolve" or "as-written"').default("resolve"),
+  // Who shares one child process (README.md, "Which servers are shared"); "auto" decides from what the server shows.
+  share: expect(type("'auto' | 'shared' | 'per-workspace' | 'per-client'"), '"auto", "shared", "per-workspace" or "per-client"').default("auto"),
+  max_instances: posInt.default(8),
+  // Optional because its default depends on the policy: 300000 for per-workspace instances, never for a shared one.
+  "idle_timeout_ms?": ms0,
 });
 
 type Fields = typeof serverFields.infer;

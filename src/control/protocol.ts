@@ -26,8 +26,12 @@ export interface ServerStatus {
   reason: string | null;
   pid: number | null;
   socket: string;
-  /** `versions`: how many connected clients speak each protocol version (a client that named none is left out). */
-  clients: { connected: number; active: number; queued: number; max: number; versions?: Record<string, number> };
+  /**
+   * connected: connections (at most `limits.maxConnections`); active: clients with a request in flight (at
+   * most `max`, i.e. max_active_clients); waiting: requests waiting for one of those slots; versions: how
+   * many connected clients speak each protocol version (a client that named none yet is left out).
+   */
+  clients: { connected: number; active: number; waiting: number; max: number; versions?: Record<string, number> };
   pending: number;
   /** Requests answered by the backend since the daemon started. */
   served: number;
@@ -41,9 +45,31 @@ export interface ServerStatus {
   command: string[];
   /** For npx servers: how the command was launched (resolved, or as written and why). */
   launch?: string;
-  limits: { maxActiveClients: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
+  limits: { maxActiveClients: number; maxConnections: number; maxRequestBytes: number; requestTimeoutMs: number; lazyStart: boolean };
   /** The last lines the child wrote to stderr. */
   stderrTail: string[];
+  /**
+   * Who shares a process: the configured `share`, the policy in force and why, and the running instances (one
+   * per workspace or client unless shared). `pid`, `state` and `uptimeMs` above are the shared instance's, else
+   * the first one's. Optional so that a status written by an older daemon still reads.
+   */
+  sharing?: SharingStatus;
+}
+
+export interface SharingStatus {
+  share: "auto" | "shared" | "per-workspace" | "per-client";
+  policy: "shared" | "per-workspace" | "per-client" | "session-aware";
+  reason: string;
+  maxInstances: number;
+  instances: InstanceStatus[];
+}
+
+export interface InstanceStatus {
+  /** "global", a workspace (root URIs, or the proxy's folder as a file:// URI), "client:N", or "first:N" until known. */
+  key: string;
+  pid: number | null;
+  cwd: string | null;
+  clients: number;
 }
 
 export interface DaemonStatus {

@@ -33,8 +33,13 @@ export class MuxConfig {
   withCwd(cwd: string): this {
     return this.with("cwd", cwd);
   }
+  /** `max_active_clients`: clients with a request in flight at once (idle connections hold no slot). */
   withMaxClients(n: number): this {
     return this.with("max_active_clients", n);
+  }
+  /** `max_connections`: connections at once; the next one is refused with an error naming the key. */
+  withMaxConnections(n: number): this {
+    return this.with("max_connections", n);
   }
   withLazyStart(lazy = true): this {
     return this.with("lazy_start", lazy);

@@ -146,13 +146,18 @@ export async function ensureDaemon(o: AutostartOptions): Promise<string | undefi
   const lock = lockPath(o);
   const deadline = performance.now() + o.timeoutMs;
   const control = controlSocketOf(o.config);
-  const ready = async () => control === undefined || (await socketAnswers(control));
+  const alive = async () => control !== undefined && (await socketAnswers(control));
+  const ready = async () => control === undefined || (await alive());
   let started: ReturnType<typeof startDetached> | undefined;
   let exitCode: number | null | undefined;
+  let running = false;
   try {
     while (performance.now() < deadline) {
       if ((await ready()) && (await o.answers())) return undefined;
-      if (!started && tryLock(lock)) {
+      // A daemon whose control socket answers is running: its server socket may be paused (short of file
+      // descriptors) or still binding. A second daemon would take that socket's path; wait instead.
+      running = !started && (await alive());
+      if (!started && !running && tryLock(lock)) {
         // Another proxy may have started it and released the lock since we last looked.
         if ((await ready()) && (await o.answers())) return undefined;
         started = startDetached(o);
@@ -163,6 +168,9 @@ export async function ensureDaemon(o: AutostartOptions): Promise<string | undefi
         return `rmcp-mux --config ${o.config} exited (code ${exitCode}) before its socket answered; see ${started.log}`;
       }
       await Bun.sleep(50); // polling pace for a socket another process is creating, not synchronisation
+    }
+    if (running) {
+      return `the rmcp-mux daemon for ${o.config} is running, but its socket did not accept a connection within ${o.timeoutMs} ms (it pauses accepting while it is short of file descriptors); see its log, ${daemonLogOf(o.config)}`;
     }
     return started
       ? `rmcp-mux --config ${o.config} (pid ${started.pid}) did not answer within ${o.timeoutMs} ms; see ${started.log}`

@@ -55,6 +55,7 @@ export async function proxyMain(argv: string[]): Promise<number> {
     stdin: Bun.stdin.stream(),
     stdout: { write: (s) => writer.write(s), flush: () => writer.flush() },
     stderr,
+    cwd: process.cwd(),
     ...(config && {
       startDaemon: async (connectNow: () => Promise<boolean>) => {
         const { daemonCommand, ensureDaemon } = await import("./autostart.ts");

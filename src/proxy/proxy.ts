@@ -10,6 +10,7 @@
  */
 import { dialUnix, type DialedLink } from "../runtime/links/unix-dial.ts";
 import { LineDecoder } from "../wire/framing.ts";
+import { helloLine } from "../wire/hello.ts";
 import { errorLine, INTERNAL_ERROR, NULL_ID } from "../wire/jsonrpc.ts";
 import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel, type Spans } from "../wire/scan.ts";
 
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   stdout: { write(s: string): unknown; flush?(): unknown };
   stderr: (line: string) => void;
   maxLineBytes?: number;
+  /** The folder the host started the proxy in: told to the daemon first on each connection (its workspace). */
+  cwd?: string;
   /**
    * With `--config`: start the daemon when nothing answers at first. Gets a function that connects (true once
    * connected); resolves to undefined when connected, else to why the daemon could not be reached.
@@ -32,6 +35,21 @@ export interface ProxyOptions {
 
 /** With no daemon, how long to wait for the host's first request (to answer it) before exiting. */
 const UNREACHABLE_WAIT_MS = 10_000;
+
+/**
+ * The daemon's refusal of a connection (past `max_connections`): an error with id null whose `data.reason`
+ * says so. Returns its message, or null for any other line.
+ */
+export function refusalOf(line: string): string | null {
+  if (!line.includes('"connection_limit"')) return null;
+  try {
+    const m = JSON.parse(line) as { id?: unknown; error?: { message?: unknown; data?: { reason?: unknown } } };
+    if (m.id !== null || m.error?.data?.reason !== "connection_limit") return null;
+    return typeof m.error.message === "string" ? m.error.message : "too many connections (max_connections)";
+  } catch {
+    return null;
+  }
+}
 
 const REPLAY_ID = '"rmcp-mux-proxy:replayed-initialize"';
 
@@ -55,7 +73,17 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   };
   const flushHost = () => void o.stdout.flush?.();
 
+  /** Set when the daemon refused this connection: nothing is retried, the host is told why. */
+  let refused: string | null = null;
+  /** No line has come on this connection yet: only the first one can be a refusal (the rest is not scanned). */
+  let first = true;
+
   const fromDaemon = (line: string) => {
+    // A refusal comes first and alone, with id null: it is for the proxy, not for the host.
+    if (first) {
+      first = false;
+      if ((refused = refusalOf(line)) !== null) return;
+    }
     // Answers are most of the traffic: find their id without a full scan when it stands where SDKs put it.
     const isAnswer = quickResponseId(line, spans) || (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart < 0);
     if (isAnswer) {
@@ -73,6 +101,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
         // Each connection frames its own bytes: a line cut off by a dead daemon never joins the next one's.
+        first = true;
         link = await dialUnix(o.socket, {
           maxLineBytes: o.maxLineBytes ?? 256 * 1024 * 1024,
           maxQueuedBytes: 64 * 1024 * 1024,
@@ -84,6 +113,8 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
             lastError = m;
           },
         });
+        // Before anything of the host's, so the daemon knows the workspace before it places this client.
+        if (o.cwd !== undefined) link.send(helloLine(o.cwd));
         return true;
       } catch (e) {
         lastError = (e as Error).message;
@@ -106,6 +137,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   let reconnecting = false;
   const onDaemonGone = () => {
     link = null;
+    if (refused !== null) return onRefused(refused);
     // Requests that may have reached a server are answered, never resent.
     for (const rawId of [...open, ...streams]) {
       toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon connection lost before the answer arrived", "backend_unavailable"));
@@ -128,6 +160,27 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     });
   };
 
+  // A refusal is not a lost connection: retrying would be refused again, so the host's next request is
+  // answered with the reason and the proxy ends (a host shows that error instead of a hang).
+  let refusalTimer: ReturnType<typeof setTimeout> | undefined;
+  const refusalLine = (rawId: string, why: string) => errorLine(rawId, INTERNAL_ERROR, `rmcp-mux refused this session: ${why}`, "connection_limit");
+  const onRefused = (why: string) => {
+    o.stderr(`rmcp-mux-proxy: the daemon refused this session, not retrying: ${why}`);
+    // The refusal came before anything was served: what the host asked already gets it as its answer.
+    for (const rawId of open) toHost(refusalLine(rawId, why));
+    const answered = open.size > 0;
+    open.clear();
+    flushHost();
+    if (answered || stdinDone) return settle(1);
+    refusalTimer = setTimeout(() => settle(1), UNREACHABLE_WAIT_MS);
+  };
+  const answerRefused = (rawId: string, why: string) => {
+    toHost(refusalLine(rawId, why));
+    flushHost();
+    clearTimeout(refusalTimer);
+    settle(1);
+  };
+
   const fromHost = new LineDecoder(o.maxLineBytes ?? 256 * 1024 * 1024, {
     onLine(line) {
       // Until the host's initialize has been seen every line is scanned (its method is needed then).
@@ -136,6 +189,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
         (scanTopLevel(line, spans) && spans.idStart >= 0 && spans.methodStart >= 0);
       if (isRequest) {
         const rawId = line.slice(spans.idStart, spans.idEnd);
+        if (link === null && refused !== null) return answerRefused(rawId, refused);
         if (link === null) {
           toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon is not reachable right now; retry shortly", "backend_unavailable"));
           return flushHost();
@@ -182,6 +236,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
       o.stderr(`rmcp-mux-proxy: stdin failed: ${(e as Error).message}`);
     }
     stdinDone = true;
+    if (refused !== null && link === null) return settle(1);
     finishIfDrained();
     if (open.size > 0) setTimeout(() => settle(0), o.drainMs).unref();
   })();

@@ -82,7 +82,7 @@ export function dispatchTable(f: Families): DispatchTable {
       ["server/discover", { handle: (c, m, l, d) => eras.discover(c, m, l, d), beforeReady: true }],
       ["subscriptions/listen", { handle: (c, m, l, d) => listen.listen(c, m, l, d) }],
       ["ping", { handle: (c, m, l) => lifecycle.ping(c, m, l), beforeReady: true }],
-      ["logging/setLevel", { handle: (c, m, l) => f.logging.setLevel(c, m, l) }],
+      ["logging/setLevel", { handle: (c, m, l, d) => f.logging.setLevel(c, m, l, d) }],
       ["resources/subscribe", subscription],
       ["resources/unsubscribe", subscription],
       ["tasks/get", ownTask],

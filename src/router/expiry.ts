@@ -1,6 +1,6 @@
 /**
  * Time: one timer for the whole router, armed for the earliest deadline. Requests open at the backend,
- * requests queued in the mux, client handshakes and clients waiting for a slot each expire with an error
+ * requests queued in the mux, client handshakes and requests waiting for a client slot each expire with an error
  * to their client (and a cancellation to the backend for what it holds).
  */
 import { errorLine, INTERNAL_ERROR } from "../wire/jsonrpc.ts";
@@ -36,7 +36,11 @@ export class Expiry {
     this.timer = null;
     const { clock } = this.d.ctx;
     const next = this.sweep(clock.now());
-    if (next !== Infinity) this.timer = clock.setTimer(Math.max(1, next - clock.now()), () => this.onTimer());
+    if (next === Infinity) return;
+    // A request the sweep let through (a freed slot) may have armed the clock for a full timeout; every
+    // deadline still open is sooner than that.
+    if (this.timer !== null) clock.clearTimer(this.timer);
+    this.timer = clock.setTimer(Math.max(1, next - clock.now()), () => this.onTimer());
   }
 
   dispose(): void {
@@ -58,11 +62,6 @@ export class Expiry {
       this.expire(p);
     }
     for (const c of [...ctx.sessions.values()]) {
-      if (!c.active) {
-        if (c.waitDeadline <= now) admission.expire(c);
-        else next = Math.min(next, c.waitDeadline);
-        continue;
-      }
       if (c.phase === Phase.Initializing && !lifecycle.cached) {
         if (c.initDeadline <= now) {
           c.phase = Phase.New;
@@ -76,7 +75,10 @@ export class Expiry {
       }
       if (c.queue.length > 0) next = Math.min(next, (c.queue[0] as Queued).deadline);
     }
-    return next;
+    // A timed-out request may have been a busy client's last: its slot goes to a waiting request before
+    // the waits that are due now are given up.
+    admission.settle();
+    return Math.min(next, admission.expire(now));
   }
 
   private timeoutError(rawId: string): string {
@@ -91,6 +93,7 @@ export class Expiry {
       case Kind.Client:
       case Kind.CreatesTask:
       case Kind.ListsTasks:
+      case Kind.Subscribes:
       case Kind.ToModern:
       case Kind.ToModernCacheable:
       case Kind.ToLegacy:

@@ -5,7 +5,7 @@ import type { RouterFootprint, RouterStats } from "./types.ts";
 
 export function routerStats(
   sessions: ReadonlyMap<number, Session>,
-  active: number,
+  slots: { readonly active: number; readonly waiting: number },
   counters: { served: number; timeouts: number; cancelled: number },
   f: Families,
 ): RouterStats {
@@ -14,14 +14,14 @@ export function routerStats(
   let pending = 0;
   const versions: Record<string, number> = {};
   for (const c of sessions.values()) {
-    queued += c.queue.length + c.waitLines.length;
+    queued += c.queue.length;
     pending += c.open;
     if (c.version !== "") versions[c.version] = (versions[c.version] ?? 0) + 1;
   }
   return {
     connected: sessions.size,
-    active,
-    waiting: sessions.size - active,
+    active: slots.active,
+    waiting: slots.waiting,
     pending,
     queued,
     ...counters,

@@ -1,28 +1,23 @@
 /**
- * The routing core: one backend session shared by many client sessions.
- *
- * Pure logic: messages in, messages out through `RouterHost`, time from `Clock`; no sockets, no processes,
- * so every rule is unit-testable (docs/routing.md lists them). This file is the facade: it receives lines
- * and lifecycle events, looks a method up in the one dispatch table (dispatch.ts), and owns what every
- * family shares: the sessions, the open-request table, and forwarding and answering. What a method does
- * beyond that lives in its family (families/).
- *
- * Hot path (a request and its response): the client line validated once, by a walk that allocates
- * nothing for a plain request (wire/plain-request.ts) and by `JSON.parse` otherwise; the answer's id found
- * where SDKs put it (wire/scan.ts); an array slot each way (pending.ts); the id spliced into the text.
- * Nothing is re-serialised unless a token inside `params` must change.
+ * The routing core: one backend session shared by many client sessions. Pure logic: messages in, messages
+ * out through `RouterHost`, time from `Clock`; every rule is unit-testable (docs/routing.md lists them).
+ * This facade receives lines and lifecycle events, looks a method up in the one dispatch table
+ * (dispatch.ts), and owns the sessions, the open-request table, forwarding and answering; the rest of a
+ * method's rule lives in its family (families/). Hot path: a plain request validated by a walk that
+ * allocates nothing (wire/plain-request.ts), an answer's id found in place (wire/scan.ts), the id spliced.
  */
 import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, PARSE_ERROR, requestLine, type JsonId } from "../wire/jsonrpc.ts";
-import { emptyRequestSpans, scanPlainRequest } from "../wire/plain-request.ts";
+import { emptyRequestSpans } from "../wire/plain-request.ts";
 import { emptySpans, methodOf, plainIntegerAt, quickRequestId, quickResponseId, scanTopLevel, splice, type Spans } from "../wire/scan.ts";
 import { Admission } from "./admission.ts";
 import type { RouterContext } from "./context.ts";
 import { dispatchTable, type DispatchTable, type Families } from "./dispatch.ts";
 import { Expiry } from "./expiry.ts";
 import { createFamilies } from "./families/index.ts";
+import { plainKey } from "./plain-path.ts";
 import { routerFootprint, routerStats } from "./report.ts";
 import { append, PendingTable, unlink } from "./pending.ts";
-import { isClientKind, Kind, Phase, type Pending, type Session } from "./session.ts";
+import { isClientKind, Kind, newSession, Phase, type Pending, type Session } from "./session.ts";
 import { realClock, type BackendState, type RouterFootprint, type RouterHost, type RouterOptions, type RouterStats } from "./types.ts";
 
 type Msg = Record<string, unknown>;
@@ -39,8 +34,7 @@ export class Router {
   private readonly expiry: Expiry;
   private readonly counters = { served: 0, timeouts: 0, cancelled: 0 };
   private nextBackendId = 1;
-  // Scratch spans, one per use, so a nested call (a handshake answer flushing queued requests) never
-  // overwrites spans its caller is still reading.
+  // Scratch spans, one per use: a nested call (a handshake answer flushing queued requests) never overwrites its caller's.
   private readonly backendSpans: Spans = emptySpans();
   private readonly forwardSpans: Spans = emptySpans();
   private readonly idSpans: Spans = emptySpans();
@@ -76,7 +70,7 @@ export class Router {
     });
     this.table = dispatchTable(this.f);
     this.ownRules = [...this.table.request.keys()];
-    this.admission = new Admission(ctx, host, (cid, line) => this.clientLine(cid, line), (cid) => this.clientClosed(cid));
+    this.admission = new Admission(ctx, (c) => c.open > 0 || c.queue.length > 0 || this.f.batches.has(c.id), (cid, l) => this.clientLine(cid, l, true));
     const { lifecycle, cancelProgress } = this.f;
     this.expiry = new Expiry({ ctx, host, pending: this.pending, lifecycle, admission: this.admission, cancelProgress });
   }
@@ -84,27 +78,37 @@ export class Router {
   // ───────────────────────────── clients ─────────────────────────────
 
   clientConnected(cid: number): void {
-    this.sessions.set(cid, this.admission.admit(cid));
+    this.sessions.set(cid, newSession(cid));
   }
 
-  clientLine(cid: number, line: string): void {
-    const c = this.sessions.get(cid);
-    if (c === undefined || this.admission.hold(c, line)) return;
-    const state = this.f.lifecycle.state;
-    if (state === "idle") this.host.wantBackend();
-    // The fast path serves a client of the backend's own era, once its first line showed which it is.
-    const sameEra = c.classified && (c.era === "modern") === this.f.lifecycle.modernBackend;
-    if (state === "ready" && sameEra && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
-    let msg: unknown;
+  clientLine(cid: number, line: string, admitted = false /* it waited for its slot already (admission.ts) */): void {
     try {
-      msg = JSON.parse(line);
-    } catch (e) {
-      this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
-      return;
+      const c = this.sessions.get(cid);
+      if (c === undefined || (!c.slot && !admitted && this.admission.hold(c, line))) return;
+      const state = this.f.lifecycle.state;
+      if (state === "idle") this.host.wantBackend();
+      // The fast path serves a client of the backend's own era, once its first line showed which it is.
+      const sameEra = c.classified && (c.era === "modern") === this.f.lifecycle.modernBackend;
+      if (state === "ready" && sameEra && c.phase !== Phase.Initializing && this.plainRequest(c, line)) return;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch (e) {
+        this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
+        return;
+      }
+      if (Array.isArray(msg)) return this.f.batches.receive(c, msg, line);
+      if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
+      this.dispatch(c, msg as Msg, line);
+    } finally {
+      if (this.admission.waiting > 0) this.admission.settle();
     }
-    if (Array.isArray(msg)) return this.f.batches.receive(c, msg, line);
-    if (typeof msg !== "object" || msg === null) return this.invalid(cid, NULL_ID, "a message must be a JSON object");
-    this.dispatch(c, msg as Msg, line);
+  }
+
+  /** A client whose `initialize` the runtime answered from another process of the same server (Lifecycle.adopt). */
+  clientAdopted(cid: number, initialize: Record<string, unknown>, answered: string): void {
+    const c = this.sessions.get(cid);
+    if (c !== undefined) this.f.lifecycle.adopt(c, initialize, answered);
   }
 
   /** A line over `max_request_bytes`: answered here, the connection stays usable. */
@@ -209,32 +213,15 @@ export class Router {
     return bid;
   }
 
-  /**
-   * The common request, forwarded without `JSON.parse`: a line with no escapes, an id that is a plain
-   * integer or string, and a method with no rule of its own. False: parse it as usual.
-   */
+  /** The common request forwarded unparsed: no escapes, a plain integer or string id, a method with no rule of its own. */
   private plainRequest(c: Session, line: string): boolean {
     const s = this.plain;
-    if (!scanPlainRequest(line, s) || s.idStart < 0 || s.methodStart < 0) return false;
-    if (s.jsonrpcEnd - s.jsonrpcStart !== 5 || !line.startsWith('"2.0"', s.jsonrpcStart)) return false;
-    if (line.charCodeAt(s.methodStart) !== 34 || this.hasOwnRule(line, s.methodStart + 1, s.methodEnd - 1)) return false;
-    let key: JsonId;
-    if (line.charCodeAt(s.idStart) === 34) key = line.slice(s.idStart + 1, s.idEnd - 1);
-    else {
-      key = plainIntegerAt(line, s.idStart, s.idEnd);
-      if (key < 0) return false;
-    }
+    const key = plainKey(line, s, this.ownRules);
+    if (key === null) return false;
     const bid = this.nextBackendId++;
-    const deadline = this.ctx.clock.now() + this.opts.requestTimeoutMs;
-    this.track(c, bid, Kind.Client, key, line.slice(s.idStart, s.idEnd), deadline, 0);
+    this.track(c, bid, Kind.Client, key, line.slice(s.idStart, s.idEnd), this.ctx.clock.now() + this.opts.requestTimeoutMs, 0);
     this.host.toBackend(splice(line, s.idStart, s.idEnd, String(bid)));
     return true;
-  }
-
-  private hasOwnRule(line: string, start: number, end: number): boolean {
-    const len = end - start;
-    for (const m of this.ownRules) if (m.length === len && line.startsWith(m, start)) return true;
-    return false;
   }
 
   /** A client request is now open at the backend as `bid`. */
@@ -284,11 +271,13 @@ export class Router {
     this.f.cancelProgress.backendGone();
     this.f.serverRequests.backendGone();
     this.f.lifecycle.backendExited(reason, willRestart);
+    this.admission.settle();
   }
 
   /** An operator stopped the server: like a final exit, but with its own wording. */
   backendStopped(): void {
     this.f.lifecycle.backendStopped();
+    this.admission.settle();
   }
 
   get backendState(): BackendState {
@@ -302,6 +291,7 @@ export class Router {
     } catch (e) {
       this.host.log("warn", `backend message could not be routed (${(e as Error).message}), skipped: ${line.slice(0, 200)}`);
     }
+    if (this.admission.waiting > 0) this.admission.settle(); // that answer may have freed a slot
   }
 
   private routeBackendLine(line: string): void {
@@ -354,8 +344,10 @@ export class Router {
     unlink(c, p);
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
+    if (p.kind === Kind.Subscribes) this.f.resources.answered(p, s.resultStart >= 0);
     // Other kinds' answers are shaped (tasks, eras); "" when nothing goes to the client yet (an input round).
-    const out = p.kind !== Kind.Client && (s.resultStart >= 0 || p.kind >= Kind.ToModern) ? this.f.eras.answer(p, c.id, line, s) : null;
+    const shaped = p.kind !== Kind.Client && p.kind !== Kind.Subscribes && (s.resultStart >= 0 || p.kind >= Kind.ToModern);
+    const out = shaped ? this.f.eras.answer(p, c.id, line, s) : null;
     if (out !== null) return out === "" ? undefined : this.emit(c.id, out);
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
@@ -375,8 +367,8 @@ export class Router {
   /** True while a client is owed an answer (for closing a half-closed connection only when it has them all). */
   clientBusy(cid: number): boolean {
     const c = this.sessions.get(cid);
-    if (c === undefined) return false;
-    return !c.active || this.f.eras.listen.owes(c) || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid);
+    // An open listen is owed no answer: it ends only when someone ends it (era/listen.ts).
+    return c !== undefined && (c.waiting.length > 0 || this.f.eras.listen.owes(c) || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid));
   }
 
   /** Ends every timer: the router is being discarded. */
@@ -385,7 +377,7 @@ export class Router {
   }
 
   stats(): RouterStats {
-    return routerStats(this.sessions, this.admission.active, this.counters, this.f);
+    return routerStats(this.sessions, this.admission, this.counters, this.f);
   }
 
   /** Every table's size, so tests can prove that nothing is left behind for clients that have gone. */
@@ -396,5 +388,10 @@ export class Router {
   /** How many backend handshakes completed (1 after the first start; +1 per restart). */
   get handshakeCount(): number {
     return this.f.lifecycle.handshakeCount;
+  }
+
+  /** The backend's `initialize` result (JSON text) once it has answered; null before. */
+  get handshake(): string | null {
+    return this.f.lifecycle.result;
   }
 }

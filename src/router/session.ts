@@ -28,10 +28,10 @@ export interface Queued {
 /** One client connection, with its open requests chained through their Pending entries. */
 export interface Session extends Chain<Pending> {
   readonly id: number;
-  /** Holds one of the `max_active_clients` slots; until then its lines wait in `waitLines`. */
-  active: boolean;
-  waitDeadline: number;
-  waitLines: string[];
+  /** Holds one of the `max_active_clients` slots (see admission.ts); it may have gone idle since. */
+  slot: boolean;
+  /** Requests waiting for a slot, oldest first (with the lines that keep their place behind them). */
+  waiting: Waiting[];
   phase: Phase;
   /** The raw id text of its `initialize`, answered once the backend's handshake is cached. */
   initRawId: string;
@@ -39,7 +39,10 @@ export interface Session extends Chain<Pending> {
   caps: Record<Capability, boolean>;
   /** Requests held until the backend is ready. */
   queue: Queued[];
-  /** The protocol version the client asked for (batches depend on it). */
+  /**
+   * The protocol version the client asked for until its handshake completes, then the one it was answered:
+   * what it may be sent depends on it (versions.ts).
+   */
   version: string;
   /** 2025 (`initialize` first) or 2026-07-28 (no handshake; every request carries its `_meta` envelope). */
   era: "legacy" | "modern";
@@ -47,12 +50,25 @@ export interface Session extends Chain<Pending> {
   classified: boolean;
 }
 
-export function newSession(id: number, active: boolean, waitDeadline: number): Session {
+/** A request waiting for a client slot. */
+export interface Waiting {
+  line: string;
+  /** When it is answered with the client-limit error instead. */
+  deadline: number;
+  /** Its id as `idKey` writes it, for a cancellation naming it; null for a batch. */
+  key: string | null;
+  /**
+   * False for a line that needs no slot (`initialize`, a notification) but waits behind its client's
+   * requests to keep its order; it goes out as soon as no request is ahead of it.
+   */
+  request: boolean;
+}
+
+export function newSession(id: number): Session {
   return {
     id,
-    active,
-    waitDeadline,
-    waitLines: [],
+    slot: false,
+    waiting: [],
     phase: Phase.New,
     initRawId: NULL_ID,
     initDeadline: 0,
@@ -78,7 +94,9 @@ export const enum Kind {
   CreatesTask,
   /** `tasks/list`: the answer is filtered to the caller's tasks. */
   ListsTasks,
-  /** A modern client's request to a 2025 backend: its result gets `resultType` (see era/bridge.ts). */
+  /** `resources/subscribe`: the answer says whether the backend accepted the URI (see resources). */
+  Subscribes,
+  /** A modern client's request to a 2025 backend: its result gets `resultType` (see era/eras.ts). */
   ToModern,
   /** The same for a list or read: `ttlMs` and `cacheScope` too. */
   ToModernCacheable,

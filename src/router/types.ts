@@ -1,4 +1,6 @@
 /** The router's view of the world: what it asks the runtime to do, and how it tells time. */
+import type { SharingHint } from "./sharing.ts";
+
 export type LogLevelName = "debug" | "info" | "warn" | "error";
 
 export interface RouterHost {
@@ -15,6 +17,8 @@ export interface RouterHost {
   log(level: LogLevelName, message: string): void;
   /** The backend's state moved (for status reporting). */
   stateChanged?(state: BackendState): void;
+  /** What the router observed about how this server can be shared (for `share = "auto"`). */
+  sharingHint?(hint: SharingHint): void;
 }
 
 export interface Clock {
@@ -46,9 +50,13 @@ export type BackendState = "idle" | "starting" | "handshaking" | "ready" | "down
 
 export interface RouterStats {
   connected: number;
+  /** Clients with a request in flight (each holds one of `max_active_clients` slots). */
   active: number;
+  /** Requests waiting for a client slot. */
   waiting: number;
+  /** Client requests open at the backend. */
   pending: number;
+  /** Client requests held until the backend (or the client's own handshake) is ready. */
   queued: number;
   served: number;
   timeouts: number;

@@ -41,7 +41,7 @@ export class ControlServer {
   ) {}
 
   async start(): Promise<void> {
-    const listener = await Listener.bind(this.path);
+    const listener = await Listener.bind(this.path, { pausable: false });
     this.listener = listener;
     serveUnix(listener, { maxLineBytes: MAX_REQUEST, maxQueuedBytes: MAX_QUEUED }, (link) => {
       const conn: Conn = { link, unsubscribe: null };

@@ -4,7 +4,9 @@
  */
 import type { ServerConfig } from "../config/schema.ts";
 import { COMMIT, VERSION } from "../version.ts";
+import { acceptGate } from "./accept-gate.ts";
 import { ControlServer } from "./control-server.ts";
+import { guardFdLimit } from "./fd-limit.ts";
 import { createLogger } from "./log.ts";
 import { describeReload, ReloadError, type ReloadSummary } from "./reload.ts";
 import type { Listener } from "./listener.ts";
@@ -56,6 +58,8 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions = {}): Promise<DaemonHandle> {
   const log = createLogger("daemon");
   const startedAt = Date.now();
+  // Every connection costs a file descriptor: use what the system allows, and never run out while accepting.
+  await guardFdLimit(acceptGate, log);
   let stopping: Promise<void> | null = null;
   const set = new ServerSet(configs, log, opts.serverDeps, () => stopping !== null);
   const servers = set.servers;
@@ -81,6 +85,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
       await set.stopAll();
       if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);
       process.off("exit", killAll);
+      acceptGate.dispose();
       log("info", "all servers stopped, sockets removed");
       resolveDone();
     })();

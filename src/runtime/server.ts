@@ -1,26 +1,33 @@
 /**
- * One configured server: its links (client connections), its router and its supervised child.
+ * One configured server: its front, its links (client connections) and its pool of instances (instance.ts:
+ * a router and a supervised child each).
  *
- * The router decides what goes where and the supervisor when a child runs; this file only connects
- * them: link lines into the router, router output into links and the child's stdin, the child's life
- * into the supervisor. The child and the front come in through `ServerDeps`, so this wiring is
- * unit-tested without a process or a socket.
+ * Routers decide what goes where and supervisors when a child runs; placement.ts decides which instance a
+ * client joins; this file connects them: link lines into a router, router output into links, instances into
+ * the pool. The child and the front come in through `ServerDeps`, so this wiring is unit-tested without a
+ * process or a socket.
  */
 import type { ServerConfig } from "../config/schema.ts";
-import { Router } from "../router/router.ts";
-import { realClock, type RouterHost } from "../router/types.ts";
-import { VERSION } from "../version.ts";
-import { Child, SpawnError, type ChildEvents, type ChildSpec } from "./child.ts";
-import { Heartbeat } from "./heartbeat.ts";
-import { reapLeftover, removeRecord, writeRecord } from "./leftovers.ts";
+import { realClock } from "../router/types.ts";
+import { errorLine, INVALID_REQUEST, NULL_ID } from "../wire/jsonrpc.ts";
+import type { ClientHello } from "../wire/hello.ts";
+import { Child, type ChildEvents, type ChildSpec } from "./child.ts";
+import { Instance, type InstanceHost } from "./instance.ts";
+import { reapLeftover, removeRecord } from "./leftovers.ts";
 import type { ClientLink, LinkEvents } from "./links/link.ts";
+import { refuseConnection } from "./links/refuse.ts";
 import { serveUnix } from "./links/unix-front.ts";
 import { Listener } from "./listener.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Launch } from "./npx-launch.ts";
 import { StatusFile } from "./status-file.ts";
-import { stateOf, Tail, type ServerStatus } from "./status.ts";
-import { Supervisor, type Timers } from "./supervisor.ts";
+import { Placement, PROBE_CID, type Conn } from "./placement.ts";
+import { Pool } from "./pool.ts";
+import { stateOf, type ServerStatus } from "./status.ts";
+import type { Timers } from "./supervisor.ts";
+import { GLOBAL } from "./workspace.ts";
+
+export type { ClientHello } from "../wire/hello.ts";
 
 /** A running child as the server needs it. */
 export interface ChildHandle {
@@ -61,26 +68,22 @@ export const realServerDeps: ServerDeps = {
   leftovers: true,
 };
 
-interface Client {
-  link: ClientLink;
-  /** The client shut down its writing side: close once it has every answer it is owed. */
-  eof: boolean;
-}
-
 export class MuxServer {
-  readonly router: Router;
   private readonly log: Logger;
   private front: Front | null = null;
-  private readonly clients = new Map<number, Client>();
+  private readonly clients = new Map<number, Conn>();
   private nextCid = 1;
-  private child: ChildHandle | null = null;
-  private readonly supervisor: Supervisor;
-  private readonly stderrTail = new Tail(20);
-  private readonly heartbeat: Heartbeat | null;
+  private readonly pool: Pool<Instance>;
+  private readonly placement: Placement;
   private readonly statusFile: StatusFile | null;
   private readonly listeners = new Set<() => void>();
-  /** The child's command: as written, or an npx package's bin run without npm. */
+  /** The child's command: as written, or an npx package's bin run without npm (one resolution for every instance). */
   private readonly launch: Launch;
+  private stopping = false;
+  /** An operator stopped the server: instances started meanwhile start stopped too. */
+  private operatorStopped = false;
+  /** What instances that have ended had served, so the counters never go back. */
+  private readonly retiredCounts = { served: 0, timeouts: 0, restarts: 0 };
 
   constructor(
     readonly config: ServerConfig,
@@ -88,51 +91,70 @@ export class MuxServer {
   ) {
     this.log = createLogger(config.name);
     this.launch = new Launch(config, this.log);
-    const host: RouterHost = {
+    const host: InstanceHost = {
       toClient: (cid, line) => {
+        if (cid === PROBE_CID) return this.placement.probeAnswered(line);
         const c = this.clients.get(cid);
         if (c === undefined) return;
         c.link.send(line);
         if (c.eof) queueMicrotask(() => this.finishIfDone(cid));
       },
-      toBackend: (line) => this.child?.send(line),
       closeClient: (cid, why) => this.closeClient(cid, why),
-      wantBackend: () => this.supervisor.want(),
-      restartBackend: (why) => void this.supervisor.replaceUnhealthy(why),
-      log: this.log,
-      stateChanged: () => this.changed(),
+      changed: () => this.changed(),
+      backendState: (from, state) => this.placement.backendState(from, state),
+      sharingHint: (from, hint) => this.placement.hint(from, hint),
     };
-    this.router = new Router(host, {
-      maxActiveClients: config.max_active_clients,
-      requestTimeoutMs: config.request_timeout_ms,
-      clientInfo: { name: "rmcp-mux", version: VERSION },
-      clock: deps.timers,
-    });
-    this.supervisor = new Supervisor(
-      config,
+    this.pool = new Pool<Instance>(
       {
-        spawn: () => this.spawnChild(),
-        endChild: async () => this.child?.stop(config.shutdown_grace_ms),
-        backendStarted: () => this.router.backendStarted(),
-        backendExited: (why, willRestart) => this.router.backendExited(why, willRestart),
-        backendStopped: () => this.router.backendStopped(),
-        log: this.log,
-        changed: () => this.changed(),
+        max: config.max_instances,
+        create: (key, cwd) => {
+          const inst = new Instance(key, cwd, config, deps, this.launch, this.log, host);
+          this.placement.created(inst);
+          if (this.operatorStopped) void inst.stopChild();
+          // Only the instance made at start may wait for lazy_start: the others are made for a client that is here.
+          else inst.start(this.front === null ? config.lazy_start : false);
+          this.changed();
+          return inst;
+        },
+        idleMs: (inst) => this.idleMs(inst),
+        retired: (inst, why) => {
+          this.log("info", `instance ${inst.key} stopped: ${why}`);
+          const st = inst.router.stats();
+          this.retiredCounts.served += st.served;
+          this.retiredCounts.timeouts += st.timeouts;
+          this.retiredCounts.restarts += inst.supervisor.restarts;
+          this.changed();
+        },
       },
       deps.timers,
     );
-    this.heartbeat = config.heartbeat
-      ? new Heartbeat(
-          { intervalMs: config.heartbeat_interval_ms, timeoutMs: config.heartbeat_timeout_ms, maxFailures: config.heartbeat_max_failures },
-          (done) => this.router.pingBackend(done),
-          (why) => {
-            this.log("warn", why);
-            void this.supervisor.replaceUnhealthy(why);
-          },
-          () => this.changed(),
-        )
-      : null;
+    this.placement = new Placement(
+      config,
+      this.pool,
+      {
+        route: (c, line) => this.route(c, line),
+        close: (c, why) => this.closeClient(c.cid, why),
+        join: (c, inst) => {
+          c.inst = inst;
+          this.pool.join(inst, c.cid);
+          inst.router.clientConnected(c.cid);
+          this.changed();
+        },
+        changed: () => this.changed(),
+      },
+      this.log,
+      deps.timers,
+    );
     this.statusFile = config.status_file ? new StatusFile(config.status_file, () => this.status(), (m) => this.log("warn", m)) : null;
+  }
+
+  /** How long an instance with no client lives on: 0 at once, null for ever (README, "idle_timeout_ms"). */
+  private idleMs(inst: Instance): number | null {
+    const policy = this.placement.policy;
+    if (policy === "per-client" || inst.key.startsWith("client:")) return 0;
+    const set = this.config.idle_timeout_ms;
+    const ms = policy === "per-workspace" ? (set ?? 300000) : (set ?? 0);
+    return ms === 0 ? null : ms;
   }
 
   /** Called on every status change (state, clients, restarts, heartbeat). */
@@ -149,44 +171,62 @@ export class MuxServer {
   /** Listen (or take over `early`, bound while the config was being checked), then start the child. */
   async start(early?: Listener): Promise<void> {
     const front = await this.deps.bindFront(this.config, early);
-    this.front = front;
     if (this.deps.leftovers) {
       const leftover = reapLeftover(this.config.socket);
       if (leftover !== null) this.log("warn", `killed pid ${leftover}, left running by a daemon that died`);
     }
-    front.serve((link) => this.accept(link));
+    // A server shared now has its one instance from the start (started unless lazy_start); others wait for clients.
+    if (this.placement.policy === null || this.placement.policy === "shared") this.pool.obtain(GLOBAL, undefined);
+    this.front = front;
+    front.serve((link) => this.attach(link));
     this.log("info", `listening on ${this.config.socket}`);
-    if (!this.config.lazy_start) this.supervisor.want();
-    this.heartbeat?.start();
     this.changed();
   }
 
-  private accept(link: ClientLink): LinkEvents | null {
-    if (this.supervisor.isStopping) return null;
+  /**
+   * Every front's one entry: a new client connection. `hello` carries what the front knows of it (the HTTP
+   * front); a Unix client may send the proxy's hello as its first line instead. Null: refused (stopping).
+   */
+  attach(link: ClientLink, hello?: ClientHello): LinkEvents | null {
+    if (this.stopping) return null;
+    if (this.clients.size >= this.config.max_connections) return refuseConnection(link, this.config.max_connections, this.log);
     const cid = this.nextCid++;
-    const client: Client = { link, eof: false };
-    this.clients.set(cid, client);
+    const c: Conn = {
+      cid, link, eof: false, cwd: hello?.cwd, fresh: true, inst: null, refused: null, held: null, init: null,
+      rootsAsk: null, rootsTimer: null, afterInit: null, initDone: false, workspace: null, answered: "",
+    };
+    this.clients.set(cid, c);
     this.log("debug", `client ${cid} connected (${this.clients.size} connected)`);
-    this.router.clientConnected(cid);
+    this.placement.connected(c);
     this.changed();
     return {
       onLine: (l) => {
         try {
-          this.router.clientLine(cid, l);
+          if (c.inst !== null && !c.fresh && c.afterInit === null && c.rootsAsk === null) this.route(c, l);
+          else this.placement.line(c, l);
         } catch (e) {
           // A bug must cost one message, not the connection or the daemon.
           this.log("error", `client ${cid}: message not routed: ${(e as Error).stack ?? e}`);
         }
       },
-      onOversize: (n) => this.router.clientOversize(cid, n, this.config.max_request_bytes),
+      onOversize: (n) => {
+        if (c.inst !== null) return c.inst.router.clientOversize(cid, n, this.config.max_request_bytes);
+        const message = `Request too large: over max_request_bytes (${this.config.max_request_bytes} bytes)`;
+        link.send(errorLine(NULL_ID, INVALID_REQUEST, message, "too_large", { limit: this.config.max_request_bytes }));
+      },
       onEnd: () => {
-        client.eof = true;
+        c.eof = true;
         this.finishIfDone(cid);
       },
       onClose: () => {
         if (!this.clients.delete(cid)) return;
         this.log("debug", `client ${cid} disconnected (${this.clients.size} connected)`);
-        this.router.clientClosed(cid);
+        this.placement.gone(c);
+        const inst = c.inst;
+        if (inst !== null) {
+          inst.router.clientClosed(cid);
+          this.pool.leave(inst, cid);
+        }
         this.changed();
       },
       onOverflow: (n) => this.closeClient(cid, `it is not reading: ${n} bytes queued, over max_client_buffer_bytes`),
@@ -194,10 +234,14 @@ export class MuxServer {
     };
   }
 
+  private route(c: Conn, line: string): void {
+    (c.inst as Instance).router.clientLine(c.cid, line);
+  }
+
   /** A half-closed client is closed once nothing it asked for is outstanding and its output is written. */
   private finishIfDone(cid: number): void {
     const c = this.clients.get(cid);
-    if (c === undefined || this.router.clientBusy(cid)) return;
+    if (c === undefined || c.inst?.router.clientBusy(cid)) return;
     c.link.endWhenWritten();
   }
 
@@ -208,42 +252,15 @@ export class MuxServer {
     c.link.end();
   }
 
-  private spawnChild(): { pid: number } | { error: string } | { pending: true } {
-    const c = this.config;
-    // While npm is asked where an npx package lives, the spawn waits (requests queue as for any start).
-    const argv = this.launch.argv(() => this.supervisor.want());
-    if (argv === null) return { pending: true };
-    const [cmd, ...args] = argv as [string, ...string[]];
-    let child: ChildHandle;
-    try {
-      child = this.deps.spawnChild(
-        { cmd, args, env: c.env, cwd: c.cwd, maxLineBytes: c.max_response_bytes },
-        {
-          onLine: (l) => this.router.backendLine(l),
-          // An exit of a child already replaced is old news.
-          onExit: (how) => {
-            if (this.child !== child) return;
-            this.child = null;
-            this.supervisor.childExited(how);
-          },
-          onStderr: (l) => this.stderrTail.push(l),
-        },
-        this.log,
-      );
-    } catch (e) {
-      if (!(e instanceof SpawnError)) throw e;
-      return { error: e.message };
-    }
-    this.child = child;
-    if (this.deps.leftovers) writeRecord(c.socket, child.pid);
-    this.heartbeat?.reset();
-    this.log("info", `started pid ${child.pid}: ${argv.join(" ")}`);
-    return { pid: child.pid };
+  /** The running instances (for status and tests). */
+  instances(): Instance[] {
+    return [...this.pool.all()];
   }
 
-  /** Replace the child now (operator request). Clients stay connected. */
-  restart(why: string): Promise<void> {
-    return this.supervisor.restart(why);
+  /** Replace every instance's child now (operator request). Clients stay connected. */
+  async restart(why: string): Promise<void> {
+    this.operatorStopped = false;
+    await Promise.all([...this.pool.all()].map((i) => i.supervisor.restart(why)));
   }
 
   /** Resolve an npx package again (npm may fetch a newer one); the next child uses it, the running one stays. */
@@ -251,27 +268,29 @@ export class MuxServer {
     return this.launch.refresh();
   }
 
-  /** Operator stop: the child ends, the socket stays, clients get an error until `startChild()`. */
-  stopChild(): Promise<void> {
-    // A ping still in flight must not count against the stopped process (and restart it).
-    this.heartbeat?.reset();
-    return this.supervisor.stopChild();
+  /** Operator stop: the children end, the socket stays, clients get an error until `startChild()`. */
+  async stopChild(): Promise<void> {
+    this.operatorStopped = true;
+    await Promise.all([...this.pool.all()].map((i) => i.stopChild()));
   }
 
   /** Operator start: after a stop or a failure, try again with a fresh backoff. */
   startChild(): void {
-    this.supervisor.startChild();
+    this.operatorStopped = false;
+    for (const i of this.pool.all()) i.supervisor.startChild();
   }
 
-  /** Stop accepting, answer what is pending (with an error saying `why`), end the child, remove the socket. */
+  /** Stop accepting, answer what is pending (with an error saying `why`), end the children, remove the socket. */
   async stop(why = "the daemon is shutting down"): Promise<void> {
-    if (this.supervisor.isStopping) return;
+    if (this.stopping) return;
+    this.stopping = true;
     this.launch.dispose();
-    this.heartbeat?.stop();
     this.front?.stop(false);
-    await this.supervisor.stop(why);
-    for (const c of this.clients.values()) c.link.end();
-    this.router.dispose();
+    await this.pool.stopAll(why);
+    for (const c of this.clients.values()) {
+      this.placement.gone(c);
+      c.link.end();
+    }
     // Only what this daemon bound is removed: a refused start must not delete a live daemon's socket.
     if (this.front !== null) {
       this.front.stop(true);
@@ -281,39 +300,63 @@ export class MuxServer {
     this.log("info", "stopped");
   }
 
-  /** Kill the child at once: the daemon is going down hard. */
+  /** Kill every child at once: the daemon is going down hard. */
   killNow(): void {
     this.launch.dispose();
-    this.child?.kill();
+    for (const i of this.pool.all()) i.child?.kill();
   }
 
   status(): ServerStatus {
     const c = this.config;
-    const st = this.router.stats();
-    const sv = this.supervisor;
+    const all = [...this.pool.all()];
+    // The figures of one process (pid, state, heartbeat) are the shared instance's, else the first one's.
+    const main = this.pool.get(GLOBAL) ?? all[0];
+    const sum = { active: 0, waiting: 0, pending: 0, served: this.retiredCounts.served, timeouts: this.retiredCounts.timeouts, restarts: this.retiredCounts.restarts };
+    /** Connected clients per protocol version, over every instance. */
+    const versions: Record<string, number> = {};
+    for (const i of all) {
+      const st = i.router.stats();
+      sum.active += st.active;
+      sum.waiting += st.waiting;
+      sum.pending += st.pending;
+      sum.served += st.served;
+      sum.timeouts += st.timeouts;
+      sum.restarts += i.supervisor.restarts;
+      for (const [v, n] of Object.entries(st.versions)) versions[v] = (versions[v] ?? 0) + n;
+    }
+    const sv = main?.supervisor;
+    const idle = this.operatorStopped ? "stopped" : c.lazy_start || this.placement.policy !== null ? "lazy" : "starting";
     return {
       name: c.name,
-      state: stateOf(this.router.backendState, c.lazy_start, sv.backingOff),
-      reason: sv.statusReason,
-      pid: this.child?.pid ?? null,
+      state: main === undefined || sv === undefined ? idle : stateOf(main.router.backendState, c.lazy_start, sv.backingOff),
+      reason: sv?.statusReason ?? (this.operatorStopped ? "stopped by an operator" : null),
+      pid: main?.child?.pid ?? null,
       socket: c.socket,
-      clients: { connected: st.connected, active: st.active, queued: st.waiting, max: c.max_active_clients, versions: st.versions },
-      pending: st.pending,
-      served: st.served,
-      timeouts: st.timeouts,
-      restarts: sv.restarts,
-      lastRestartReason: sv.lastRestartReason,
-      uptimeMs: this.child ? sv.uptimeMs() : null,
-      heartbeat: { enabled: this.heartbeat !== null, latencyMs: this.heartbeat?.latencyMs ?? null, failures: this.heartbeat?.failures ?? 0 },
+      clients: { connected: this.clients.size, active: sum.active, waiting: sum.waiting, max: c.max_active_clients, versions },
+      pending: sum.pending,
+      served: sum.served,
+      timeouts: sum.timeouts,
+      restarts: sum.restarts,
+      lastRestartReason: sv?.lastRestartReason ?? null,
+      uptimeMs: main?.child ? (sv?.uptimeMs() ?? null) : null,
+      heartbeat: { enabled: c.heartbeat, latencyMs: main?.heartbeat?.latencyMs ?? null, failures: main?.heartbeat?.failures ?? 0 },
       command: this.launch.command,
       ...(this.launch.note === undefined ? {} : { launch: this.launch.note }),
       limits: {
         maxActiveClients: c.max_active_clients,
+        maxConnections: c.max_connections,
         maxRequestBytes: c.max_request_bytes,
         requestTimeoutMs: c.request_timeout_ms,
         lazyStart: c.lazy_start,
       },
-      stderrTail: this.stderrTail.toArray(),
+      stderrTail: main?.stderrTail.toArray() ?? [],
+      sharing: {
+        share: c.share,
+        policy: this.placement.policy ?? "shared",
+        reason: this.placement.reason,
+        maxInstances: c.max_instances,
+        instances: all.map((i) => i.status()),
+      },
     };
   }
 }

@@ -44,7 +44,7 @@ function cells(s: ServerStatus, rps: number | null | undefined): string[] {
     s.name,
     `${STATE_MARK} ${s.state}`,
     s.pid === null ? "-" : String(s.pid),
-    `${c.connected}/${c.max}${c.queued > 0 ? ` +${c.queued}q` : ""}`,
+    `${c.connected} (${c.active}/${c.max})${c.waiting > 0 ? ` +${c.waiting}w` : ""}`,
     String(s.pending),
     rate(rps),
     String(s.restarts),
@@ -87,8 +87,11 @@ export function detail(m: Model, width: number, height: number): string[] {
     `command   ${s.command.map(shellWord).join(" ")}`,
     ...(s.launch === undefined ? [] : [`launch    ${s.launch}`]),
     `socket    ${s.socket}`,
-    `limits    max ${l.maxActiveClients} active clients · requests ≤ ${bytes(l.maxRequestBytes)} · timeout ${l.requestTimeoutMs} ms${l.lazyStart ? " · lazy start" : ""}`,
+    `limits    max ${l.maxActiveClients} active clients · ${l.maxConnections} connections · requests ≤ ${bytes(l.maxRequestBytes)} · timeout ${l.requestTimeoutMs} ms${l.lazyStart ? " · lazy start" : ""}`,
     `state     ${s.state}${s.reason === null ? "" : ` (${s.reason})`} · served ${s.served} · timeouts ${s.timeouts} · heartbeat failures ${s.heartbeat.failures}`,
+    ...(s.sharing === undefined
+      ? []
+      : [`sharing   ${s.sharing.policy}: ${s.sharing.reason} · ${s.sharing.instances.length}/${s.sharing.maxInstances} instance(s)`]),
     "stderr",
   ];
   const room = Math.max(0, height - head.length);

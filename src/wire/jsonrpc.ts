@@ -19,12 +19,15 @@ export type MuxErrorReason =
   | "backend_failed"
   | "backend_unavailable"
   | "client_limit"
+  | "connection_limit"
   | "shutting_down"
   | "no_client_for_request"
   | "ambiguous_client"
   | "client_disconnected"
   | "unknown_task"
-  | "batch_not_supported";
+  | "batch_not_supported"
+  | "not_in_version"
+  | "max_instances";
 
 export const NULL_ID = "null";
 

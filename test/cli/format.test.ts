@@ -9,7 +9,7 @@ function server(over: Partial<ServerStatus> & { name: string }): ServerStatus {
     reason: null,
     pid: null,
     socket: `/tmp/${over.name}.sock`,
-    clients: { connected: 0, active: 0, queued: 0, max: 5 },
+    clients: { connected: 0, active: 0, waiting: 0, max: 5 },
     pending: 0,
     served: 0,
     timeouts: 0,
@@ -18,7 +18,7 @@ function server(over: Partial<ServerStatus> & { name: string }): ServerStatus {
     uptimeMs: null,
     heartbeat: { enabled: false, latencyMs: null, failures: 0 },
     command: ["bun", "server.ts"],
-    limits: { maxActiveClients: 5, maxRequestBytes: 1048576, requestTimeoutMs: 30000, lazyStart: false },
+    limits: { maxActiveClients: 5, maxConnections: 256, maxRequestBytes: 1048576, requestTimeoutMs: 30000, lazyStart: false },
     stderrTail: [],
     ...over,
   };
@@ -53,7 +53,7 @@ describe("statusRow", () => {
       server({
         name: "mem",
         pid: 100,
-        clients: { connected: 2, active: 2, queued: 0, max: 5 },
+        clients: { connected: 2, active: 2, waiting: 0, max: 5 },
         pending: 1,
         served: 42,
         restarts: 2,
@@ -61,19 +61,19 @@ describe("statusRow", () => {
         heartbeat: { enabled: true, latencyMs: 12.34, failures: 0 },
       }),
     );
-    expect(row).toEqual(["mem", "running", "100", "2/5", "1", "42", "2", "1m05s", "12.34ms"]);
+    expect(row).toEqual(["mem", "running", "100", "2 (2/5 active)", "1", "42", "2", "1m05s", "12.34ms"]);
   });
 
-  test("no pid, queued clients, heartbeat not yet measured, heartbeat off", () => {
+  test("no pid, requests waiting for a slot, heartbeat not yet measured, heartbeat off", () => {
     const waiting = statusRow(
       server({
         name: "gh",
         state: "backoff",
-        clients: { connected: 7, active: 5, queued: 3, max: 5 },
+        clients: { connected: 7, active: 5, waiting: 3, max: 5 },
         heartbeat: { enabled: true, latencyMs: null, failures: 1 },
       }),
     );
-    expect(waiting).toEqual(["gh", "backoff", "-", "7/5 (+3 queued)", "0", "0", "0", "-", "…"]);
+    expect(waiting).toEqual(["gh", "backoff", "-", "7 (5/5 active, 3 waiting)", "0", "0", "0", "-", "…"]);
     expect(statusRow(server({ name: "x" }))[8]).toBe("off");
   });
 });
@@ -97,7 +97,7 @@ describe("renderStatus", () => {
       server({
         name: "mem",
         pid: 100,
-        clients: { connected: 2, active: 2, queued: 0, max: 5 },
+        clients: { connected: 2, active: 2, waiting: 0, max: 5 },
         pending: 1,
         served: 42,
         uptimeMs: 65_000,
@@ -106,7 +106,7 @@ describe("renderStatus", () => {
       server({
         name: "github-long-name",
         state: "backoff",
-        clients: { connected: 7, active: 5, queued: 3, max: 5 },
+        clients: { connected: 7, active: 5, waiting: 3, max: 5 },
         served: 1234,
         restarts: 3,
         lastRestartReason: "exit code 1",
@@ -122,10 +122,10 @@ describe("renderStatus", () => {
       [
         "rmcp-mux 1.2.3 (abc1234) · pid 4242 · up 1h02m · 3 server(s)",
         "",
-        "SERVER            STATE    PID  CLIENTS          PENDING  SERVED  RESTARTS  UPTIME  HEARTBEAT",
-        "mem               running  100  2/5              1        42      0         1m05s   1.5ms",
-        "github-long-name  backoff  -    7/5 (+3 queued)  0        1234    3         -       …",
-        "lazy              lazy     -    0/5              0        0       1         -       off",
+        "SERVER            STATE    PID  CLIENTS                    PENDING  SERVED  RESTARTS  UPTIME  HEARTBEAT",
+        "mem               running  100  2 (2/5 active)             1        42      0         1m05s   1.5ms",
+        "github-long-name  backoff  -    7 (5/5 active, 3 waiting)  0        1234    3         -       …",
+        "lazy              lazy     -    0 (0/5 active)             0        0       1         -       off",
         "",
         "  github-long-name: exit code 1; restarting in 400 ms",
         "  lazy: last restart: restarted by an operator",
@@ -134,7 +134,7 @@ describe("renderStatus", () => {
   });
 
   test("clients by protocol version, per server that has any", () => {
-    const mixed = server({ name: "mem", clients: { connected: 3, active: 3, queued: 0, max: 5, versions: { "2026-07-28": 2, "2025-06-18": 1 } } });
+    const mixed = server({ name: "mem", clients: { connected: 3, active: 3, waiting: 0, max: 5, versions: { "2026-07-28": 2, "2025-06-18": 1 } } });
     const out = renderStatus({ ...fixed, servers: [mixed] });
     expect(out.split("\n").slice(-2)).toEqual(["clients by protocol version:", "  mem: 2026-07-28 ×2, 2025-06-18 ×1"]);
   });
@@ -148,6 +148,30 @@ describe("renderStatus", () => {
     expect(renderStatus({ ...fixed, servers: [npx] }).split("\n").slice(-2)).toEqual([
       "npx servers:",
       "  mem: /usr/bin/node /c/_npx/1/node_modules/.bin/mcp-server-memory (npx resolved to @x/mem 1.0.0; started without npm)",
+    ]);
+  });
+
+  test("sharing: each server's policy and why; the instances of a server that runs several", () => {
+    const shared = server({ name: "mem", sharing: { share: "auto", policy: "shared", reason: "no sign yet", maxInstances: 8, instances: [] } });
+    const fs = server({
+      name: "fs",
+      sharing: {
+        share: "per-workspace",
+        policy: "per-workspace",
+        reason: 'share = "per-workspace" in the config',
+        maxInstances: 8,
+        instances: [
+          { key: "file:///ws/a", pid: 11, cwd: "/ws/a", clients: 3 },
+          { key: "global", pid: null, cwd: null, clients: 0 },
+        ],
+      },
+    });
+    expect(renderStatus({ ...fixed, servers: [shared, fs] }).split("\n").slice(-5)).toEqual([
+      "sharing:",
+      "  mem: shared (auto): no sign yet",
+      '  fs: per-workspace: share = "per-workspace" in the config; 2/8 instance(s)',
+      "    file:///ws/a  pid 11  3 client(s)  in /ws/a",
+      "    global  pid -  0 client(s)",
     ]);
   });
 

@@ -56,6 +56,9 @@ heartbeat_interval_ms = 1000
 heartbeat_timeout_ms = 200
 heartbeat_max_failures = 2
 launch = "as-written"
+share = "per-workspace"
+max_instances = 3
+idle_timeout_ms = 60000
 `;
 
 const FULL_SERVER = {
@@ -66,6 +69,7 @@ const FULL_SERVER = {
   env: { API_KEY: "k", MODE: "fast" },
   cwd: "/srv/memory",
   max_active_clients: 7,
+  max_connections: 256,
   lazy_start: true,
   max_request_bytes: 2048,
   request_timeout_ms: 60000,
@@ -83,6 +87,9 @@ const FULL_SERVER = {
   heartbeat_timeout_ms: 200,
   heartbeat_max_failures: 2,
   launch: "as-written" as const,
+  share: "per-workspace" as const,
+  max_instances: 3,
+  idle_timeout_ms: 60000,
 };
 
 describe("loadConfig accepts", () => {
@@ -98,12 +105,12 @@ describe("loadConfig accepts", () => {
     expect(cfg.statusSocket).toBe(path.join(dir, "daemon.sock"));
     expect(cfg.servers).toEqual([
       {
-        name: "m", socket: "/tmp/m.sock", cmd: "srv", args: [], env: {}, max_active_clients: 5, lazy_start: false,
+        name: "m", socket: "/tmp/m.sock", cmd: "srv", args: [], env: {}, max_active_clients: 5, max_connections: 256, lazy_start: false,
         max_request_bytes: 1048576, request_timeout_ms: 30000, restart_backoff_ms: 1000,
         restart_backoff_max_ms: 30000, max_restarts: 5, tray: false, max_response_bytes: 67108864,
         max_client_buffer_bytes: 33554432, stable_run_ms: 10000, shutdown_grace_ms: 2000,
         heartbeat: false, heartbeat_interval_ms: 30000, heartbeat_timeout_ms: 5000, heartbeat_max_failures: 3,
-        launch: "resolve",
+        launch: "resolve", share: "auto", max_instances: 8,
       },
     ]);
     expect("cwd" in cfg.servers[0]!).toBe(false);

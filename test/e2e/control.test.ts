@@ -82,7 +82,7 @@ describe("control socket", () => {
     expect(sv.pid).toBe(pidS!);
     expect(sv.socket).toBe(cfg.sockets.s!);
     expect(sv.command).toEqual([BUN, FIXTURE]);
-    expect(sv.limits).toEqual({ maxActiveClients: 5, maxRequestBytes: 1048576, requestTimeoutMs: 10_000, lazyStart: false });
+    expect(sv.limits).toEqual({ maxActiveClients: 5, maxConnections: 256, maxRequestBytes: 1048576, requestTimeoutMs: 10_000, lazyStart: false });
     expect(sv.heartbeat).toEqual({ enabled: false, latencyMs: null, failures: 0 });
     expect(sv.clients.connected).toBe(0);
     expect(sv.restarts).toBe(0);
@@ -303,8 +303,14 @@ describe("status counters", () => {
       await waitFor(async () => (await serverStatus(ctl, "s")).clients.connected === i, 5000, `${i} connected`);
     }
     const s3 = await serverStatus(ctl, "s");
-    expect(s3.clients.active).toBe(3);
-    expect(s3.clients.queued).toBe(0);
+    // connected, nothing asked: no client is active (slots belong to clients with a request in flight)
+    expect(s3.clients.active).toBe(0);
+    expect(s3.clients.waiting).toBe(0);
+    await clients[1]!.initialize();
+    const slow = clients[1]!.callTool("slow", { ms: 1500, text: "x" }, "slow", 5000);
+    await waitFor(async () => ((await serverStatus(ctl, "s")).clients.active === 1 ? true : undefined), 3000, "1 active");
+    expect(resultText(await slow)).toBe("x");
+    await waitFor(async () => ((await serverStatus(ctl, "s")).clients.active === 0 ? true : undefined), 3000, "0 active after the answer");
     await clients[0]!.close();
     await waitFor(async () => (await serverStatus(ctl, "s")).clients.connected === 2, 5000, "2 connected");
     clients[1]!.destroy();

@@ -145,6 +145,7 @@ export type ServerSpec = Partial<{
   env: Record<string, string>;
   cwd: string;
   max_active_clients: number;
+  max_connections: number;
   lazy_start: boolean;
   max_request_bytes: number;
   request_timeout_ms: number;
@@ -272,6 +273,8 @@ export interface StartOptions {
   waitSockets?: string[];
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** a command that runs the daemon's command line (and execs it, so the pid stays the daemon's): `["prlimit", "--nofile=128:128"]` */
+  wrap?: string[];
 }
 
 /**
@@ -286,7 +289,7 @@ export async function startDaemon(configPath: string, extraArgs: string[] = [], 
     const parsed = TOML.parse(readFileSync(configPath, "utf8")) as any;
     sockets = Object.values(parsed.servers ?? {}).map((s: any) => String(s.socket));
   }
-  const proc = Bun.spawn([BUN, CLI, "--config", configPath, ...extraArgs], {
+  const proc = Bun.spawn([...(opts.wrap ?? []), BUN, CLI, "--config", configPath, ...extraArgs], {
     cwd: REPO,
     stdin: "ignore",
     stdout: "pipe",
@@ -759,7 +762,10 @@ export function resultText(msg: RpcMessage): string {
 export async function daemonStatus(ctl: string, timeoutMs = 10_000): Promise<DaemonStatus> {
   const a = await controlRequest(ctl, { cmd: "status" }, timeoutMs);
   if (!a.ok || !a.status) throw new Error(`status failed: ${JSON.stringify(a)}`);
-  for (const s of a.status.servers) if (s.pid !== null) trackPid(s.pid);
+  for (const s of a.status.servers) {
+    if (s.pid !== null) trackPid(s.pid);
+    for (const i of s.sharing?.instances ?? []) if (i.pid !== null) trackPid(i.pid);
+  }
   return a.status;
 }
 

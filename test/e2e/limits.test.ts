@@ -1,9 +1,10 @@
 /**
  * Errors the mux produces itself: oversize lines, invalid JSON, non-JSON-RPC values, request timeouts (with
- * notifications/cancelled to the child), and max_active_clients queueing.
+ * notifications/cancelled to the child), and requests waiting for a busy-client slot (max_active_clients).
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { cleanup, isResponseTo, RawClient, resultText, startDaemon, waitFor, writeConfig } from "./harness.ts";
+import path from "node:path";
+import { cleanup, daemonStatus, isResponseTo, RawClient, resultText, startDaemon, waitFor, writeConfig } from "./harness.ts";
 
 afterEach(cleanup);
 afterAll(cleanup);
@@ -110,63 +111,65 @@ describe("limits and mux-made errors", () => {
   );
 
   test(
-    "max_active_clients = 1: a second connection waits for a free slot and is served once it frees",
+    "max_active_clients = 1: an idle connection holds no slot; a request that finds the slot busy waits and is served when it frees",
     async () => {
       const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 5000 } });
       await startDaemon(cfg.configPath);
       const a = await RawClient.connect(cfg.sockets.l!);
       await a.initialize();
       expect(resultText(await a.callTool("echo", { text: "a" }))).toBe("a");
-
+      // a is connected and idle: b's handshake and first call are served at once
       const b = await RawClient.connect(cfg.sockets.l!);
-      const bInit = b.response("b-init", 8000);
+      await b.initialize({ clientName: "b" });
+      expect(resultText(await b.callTool("echo", { text: "b" }, "b-first", 2000))).toBe("b");
+
+      // a is busy (a slow call): b's next call waits for the slot, and ping is still answered meanwhile
+      const aSlow = a.callTool("slow", { ms: 1500, text: "a-slow" }, "a-slow", 8000);
       const bEcho = b.response("b-echo", 8000);
-      b.sendRaw(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id: "b-init",
-          method: "initialize",
-          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "b", version: "1" } },
-        }) +
-          "\n" +
-          JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) +
-          "\n" +
-          echoLine("b-echo", "b") +
-          "\n",
-      );
-      // while a holds the only slot, b's tools/call is not served
-      expect(await b.noMessageWithin(isResponseTo("b-echo"), 600)).toBe(true);
-      // a still works
-      expect(resultText(await a.callTool("echo", { text: "a2" }))).toBe("a2");
-      await a.close();
-      expect((await bInit).msg.result?.serverInfo?.name).toBe("fixture");
-      // served because the slot freed: at request_timeout_ms it would have been a client_limit error instead
+      // ordering across two sockets: wait until the daemon has a's call in flight before b asks
+      await waitFor(async () => ((await a.stats()).pending === 1 ? true : undefined), 3000, "a's slow call at the fixture");
+      b.send({ jsonrpc: "2.0", id: "b-echo", method: "tools/call", params: { name: "echo", arguments: { text: "b2" } } });
+      expect(await b.noMessageWithin(isResponseTo("b-echo"), 400)).toBe(true);
+      const ping = await b.request("ping", {}, "b-ping", 2000);
+      expect(ping.result).toEqual({});
+      // served once a's call ends, before request_timeout_ms (a client_limit error would come at 5 s)
+      const slow = await aSlow;
+      expect(resultText(slow)).toBe("a-slow");
       const echo = await bEcho;
       expect(echo.msg.error).toBeUndefined();
-      expect(resultText(echo.msg)).toBe("b");
+      expect(resultText(echo.msg)).toBe("b2");
     },
     20_000,
   );
 
   test(
-    "max_active_clients = 1: a waiting connection gets an error when no slot frees within request_timeout_ms",
+    "max_active_clients = 1: a request that waits longer than request_timeout_ms gets an error naming the key; the connection stays",
     async () => {
       const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 1500 } });
       await startDaemon(cfg.configPath);
       const a = await RawClient.connect(cfg.sockets.l!);
       await a.initialize();
       const b = await RawClient.connect(cfg.sockets.l!);
+      await b.initialize({ clientName: "b" });
+      // a stays busy past b's wait: a second hang once b is waiting
+      const h1 = a.callTool("hang", {}, "h1", 8000);
+      await waitFor(async () => ((await a.stats()).hung.length === 1 ? true : undefined), 3000, "h1 at the fixture");
       const t0 = Date.now();
-      // (not `ping`: the mux may answer that one itself)
-      const r = await b.callTool("echo", { text: "b" }, "b-echo", 8000).catch((e: Error) => ({ closedWith: e.message }));
+      const bWait = b.callTool("echo", { text: "b" }, "b-echo", 8000);
+      const ctl = path.join(cfg.dir, "daemon.sock");
+      await waitFor(async () => ((await daemonStatus(ctl)).servers[0]!.clients.waiting === 1 ? true : undefined), 3000, "b waiting");
+      const h2 = a.callTool("hang", {}, "h2", 8000);
+      const r = await bWait;
       const elapsed = Date.now() - t0;
-      // an answer (an error) must come — a silent close is not enough
-      expect(r).toHaveProperty("error");
-      expect((r as any).error.code).toBeNumber();
-      expect(elapsed).toBeGreaterThanOrEqual(1000);
-      expect(elapsed).toBeLessThan(5000);
-      // a is unaffected
-      expect(resultText(await a.callTool("echo", { text: "still a" }))).toBe("still a");
+      expect(r.error?.code).toBe(-32603);
+      expect(r.error?.message).toContain("max_active_clients");
+      expect((r.error?.data as { reason?: string })?.reason).toBe("client_limit");
+      expect(elapsed).toBeGreaterThanOrEqual(1400);
+      // the connection stays, and its next request is served once a's hangs have timed out
+      expect(b.isClosed).toBe(false);
+      expect(((await h1).error?.data as { reason?: string })?.reason).toBe("timeout");
+      expect(resultText(await b.callTool("echo", { text: "again" }, "b-again", 8000))).toBe("again");
+      expect(((await h2).error?.data as { reason?: string })?.reason).toBe("timeout");
     },
     20_000,
   );

@@ -66,7 +66,7 @@ function expectTable(stdout: string, r: Running): void {
   expect(header?.split(/\s+/)).toEqual(["SERVER", "STATE", "PID", "CLIENTS", "PENDING", "SERVED", "RESTARTS", "UPTIME", "HEARTBEAT"]);
   const row = rowOf(stdout, "mem");
   expect(row.slice(0, 3)).toEqual(["mem", "running", String(r.pid)]);
-  expect(row[3]).toBe("0/5");
+  expect(row[3]).toBe("0 (0/5 active)");
   expect(row[8]).toBe("off");
   expect(rowOf(stdout, "other")[1]).toBe("running");
 }

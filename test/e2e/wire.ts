@@ -57,6 +57,7 @@ import {
   ServerRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { BUN, cleanup, PROXY, REPO, type RawClient, type Received, type ServerSpec, VERBOSE } from "./harness.ts";
+import { defines, supports } from "../../src/router/versions.ts";
 
 // ---- schema checks --------------------------------------------------------------------------------------------
 
@@ -112,6 +113,8 @@ export class WireState {
   readonly lateResponses: JSONRPCMessage[] = [];
   /** every server→client request id seen (ids must be unique per connection) */
   private readonly serverRequestIds = new Set<string>();
+  /** the protocol version this connection's initialize was answered with (tasks exist from 2025-11-25 on) */
+  private version: string | undefined;
 
   constructor(readonly name: string) {}
 
@@ -143,6 +146,7 @@ export class WireState {
     }
     const msg = m as any;
     if (typeof msg.method === "string") {
+      if (this.version !== undefined && !defines(this.version, msg.method)) bad(`${msg.method} is not part of protocol ${this.version}`);
       if (msg.id !== undefined) {
         const e = schemaError(ServerRequestSchema, { method: msg.method, params: msg.params });
         if (e !== null) bad(`server request fails ServerRequestSchema (${e})`);
@@ -172,7 +176,10 @@ export class WireState {
     }
     this.open.delete(k);
     if ("result" in msg) {
-      const schema = req.method === "tools/call" && req.task ? CreateTaskResultSchema : RESULT_SCHEMAS[req.method];
+      if (req.method === "initialize") this.version = msg.result?.protocolVersion;
+      // A `task` from a session whose version predates tasks is no task request: the call is answered itself.
+      const taskRequest = req.task && (this.version === undefined || supports(this.version, "tasks"));
+      const schema = req.method === "tools/call" && taskRequest ? CreateTaskResultSchema : RESULT_SCHEMAS[req.method];
       if (schema) {
         const e = schemaError(schema, msg.result);
         if (e !== null) bad(`result of ${req.method} fails its schema (${e})`);
@@ -326,6 +333,8 @@ export interface SdkClientOptions {
   elicitation?: (req: ElicitRequest) => ElicitResult | Promise<ElicitResult>;
   /** declare `roots` (listChanged) and answer roots/list with the current value of this */
   roots?: () => Root[];
+  /** the folder the proxy runs in (what its hello tells the daemon); default: the repository */
+  cwd?: string;
 }
 
 export interface SdkClient {
@@ -348,7 +357,7 @@ export async function connectSdkClient(socket: string, name: string, opts: SdkCl
   const inner = new StdioClientTransport({
     command: BUN,
     args: [PROXY, "--socket", socket],
-    cwd: REPO,
+    cwd: opts.cwd ?? REPO,
     stderr: "pipe",
     env: { ...(process.env as Record<string, string>) },
   });

@@ -15,7 +15,8 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 describe("library API", () => {
   test("MuxConfig fills the same defaults as mux.toml and refuses bad values naming the key", async () => {
     const cfg = await new MuxConfig("/tmp/x.sock", "srv").withServiceName("svc").withMaxClients(9).resolve();
-    expect(cfg).toMatchObject({ name: "svc", socket: "/tmp/x.sock", cmd: "srv", args: [], max_active_clients: 9, request_timeout_ms: 30000 });
+    expect(cfg).toMatchObject({ name: "svc", socket: "/tmp/x.sock", cmd: "srv", args: [], max_active_clients: 9, max_connections: 256, request_timeout_ms: 30000 });
+    expect((await new MuxConfig("/tmp/x.sock", "srv").withMaxConnections(12).resolve()).max_connections).toBe(12);
     const bad = new MuxConfig("/tmp/x.sock", "srv").withMaxClients(-1).resolve();
     await expect(bad).rejects.toBeInstanceOf(ConfigError);
     await expect(bad).rejects.toThrow("max_active_clients");

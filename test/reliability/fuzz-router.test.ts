@@ -610,7 +610,7 @@ function runFuzz(seed: number, steps: number, o: FuzzOptions = {}): { failures: 
   call("final clock", () => clock.advance(TIMEOUT * 3));
   const st = router.stats();
   // every table the router keeps must be empty once everyone has left and everything was answered
-  const leftovers = { ...router.footprint(), connected: st.connected, active: st.active, queued: st.queued };
+  const leftovers = { ...router.footprint(), connected: st.connected, active: st.active, waiting: st.waiting, queued: st.queued };
   for (const [k, v] of Object.entries(leftovers)) if (v !== 0) fail(`after everyone left: ${k} = ${v}`);
   return { failures, stats };
 }

@@ -78,21 +78,25 @@ export function setup(opts: Partial<RouterOptions> = {}) {
     backend(msg: unknown): void {
       router.backendLine(typeof msg === "string" ? msg : JSON.stringify(msg));
     },
-    /** Start the backend and complete the handshake for client `cid` (connecting it first). */
-    ready(cid = 1, caps: Record<string, unknown> = {}): void {
+    /**
+     * Start the backend and complete the handshake for client `cid` (connecting it first), the client asking
+     * `version`. The backend accepts the version the mux greets it with, unless `backendVersion` says otherwise.
+     */
+    ready(cid = 1, caps: Record<string, unknown> = {}, version = "2025-06-18", backendVersion?: string): void {
       router.clientConnected(cid);
       router.backendStarted();
-      api.send(cid, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: caps, clientInfo: { name: "t", version: "1" } } });
+      api.send(cid, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: version, capabilities: caps, clientInfo: { name: "t", version: "1" } } });
       const init = api.takeBackend().find((m) => m.method === "initialize");
-      api.backend({ jsonrpc: "2.0", id: init.id, result: { protocolVersion: "2025-06-18", capabilities: { tools: {}, logging: {}, resources: { subscribe: true } }, serverInfo: { name: "s", version: "1" } } });
+      const protocolVersion = backendVersion ?? init.params.protocolVersion;
+      api.backend({ jsonrpc: "2.0", id: init.id, result: { protocolVersion, capabilities: { tools: {}, logging: {}, resources: { subscribe: true } }, serverInfo: { name: "s", version: "1" } } });
       api.send(cid, { jsonrpc: "2.0", method: "notifications/initialized" });
       api.takeBackend();
       api.takeClient(cid);
     },
     /** Connect and handshake a further client against the cached result. */
-    join(cid: number, caps: Record<string, unknown> = {}): void {
+    join(cid: number, caps: Record<string, unknown> = {}, version = "2025-06-18"): void {
       router.clientConnected(cid);
-      api.send(cid, { jsonrpc: "2.0", id: "init", method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: caps } });
+      api.send(cid, { jsonrpc: "2.0", id: "init", method: "initialize", params: { protocolVersion: version, capabilities: caps } });
       api.send(cid, { jsonrpc: "2.0", method: "notifications/initialized" });
       api.takeClient(cid);
     },

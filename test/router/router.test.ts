@@ -283,27 +283,3 @@ describe("backend restarts", () => {
     expect(h.restarts).toEqual(["initialize timed out"]);
   });
 });
-
-describe("max_active_clients", () => {
-  test("an extra client waits, then gets its slot in order when one frees", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.router.clientConnected(2);
-    h.send(2, req("i", "initialize", { capabilities: {} }));
-    expect(h.takeClient(2)).toEqual([]);
-    h.router.clientClosed(1);
-    expect(h.takeClient(2)[0].id).toBe("i");
-  });
-
-  test("a waiting client gets an error explaining the limit when no slot frees in time", () => {
-    const h = setup({ maxActiveClients: 1, requestTimeoutMs: 300 });
-    h.ready(1);
-    h.router.clientConnected(2);
-    h.send(2, req(9, "tools/list"));
-    h.clock.advance(301);
-    const [e] = h.takeClient(2);
-    expect(e.id).toBe(9);
-    expect(e.error.message).toContain("max_active_clients");
-    expect(h.sent.closed.map(([c]) => c)).toEqual([2]);
-  });
-});

@@ -150,7 +150,7 @@ describe("server → client requests", () => {
 
   test("elicitation completion goes only to the client that was shown the elicitation", () => {
     const h = setup();
-    h.ready(1, { elicitation: {} });
+    h.ready(1, { elicitation: {} }, "2025-11-25");
     h.join(2);
     h.send(1, req(1, "tools/call", { name: "ask" }));
     h.takeBackend();
@@ -219,8 +219,8 @@ describe("broadcasts and logging", () => {
 describe("tasks", () => {
   test("a task belongs to the client that created it", () => {
     const h = setup();
-    h.ready(1);
-    h.join(2);
+    h.ready(1, {}, "2025-11-25");
+    h.join(2, {}, "2025-11-25");
     h.send(1, req(1, "tools/call", { name: "research", task: { ttl: 60000 } }));
     const [call] = h.takeBackend();
     h.backend({ jsonrpc: "2.0", id: call.id, result: { task: { taskId: "t1", status: "working" } } });
@@ -237,8 +237,8 @@ describe("tasks", () => {
 
   test("tasks/list shows a client only its own tasks", () => {
     const h = setup();
-    h.ready(1);
-    h.join(2);
+    h.ready(1, {}, "2025-11-25");
+    h.join(2, {}, "2025-11-25");
     h.send(1, req(1, "tools/call", { name: "r", task: {} }));
     const [call] = h.takeBackend();
     h.backend({ jsonrpc: "2.0", id: call.id, result: { task: { taskId: "mine", status: "working" } } });
@@ -250,8 +250,8 @@ describe("tasks", () => {
 
   test("a server request tied to a task goes to the task's owner", () => {
     const h = setup();
-    h.ready(1, { elicitation: {} });
-    h.join(2, { elicitation: {} });
+    h.ready(1, { elicitation: {} }, "2025-11-25");
+    h.join(2, { elicitation: {} }, "2025-11-25");
     h.send(2, req(1, "tools/call", { name: "r", task: {} }));
     const [call] = h.takeBackend();
     h.backend({ jsonrpc: "2.0", id: call.id, result: { task: { taskId: "t2", status: "working" } } });
@@ -351,7 +351,7 @@ describe("protocol versions", () => {
     h.router.clientConnected(2);
     h.send(2, req(1, "initialize", { protocolVersion: "2099-01-01", capabilities: {} }));
     const [r] = h.takeClient(2);
-    expect(r.result.protocolVersion).toBe("2025-06-18");
+    expect(r.result.protocolVersion).toBe("2025-11-25"); // the backend's, as it answered the mux's greeting
     h.send(2, req(2, "tools/list"));
     expect(h.takeBackend()).toMatchObject([{ method: "tools/list" }]);
   });

@@ -17,6 +17,7 @@ export function serverConfig(name: string, over: Partial<ServerConfig> = {}): Se
     args: ["fixture.ts"],
     env: {},
     max_active_clients: 5,
+    max_connections: 256,
     lazy_start: false,
     max_request_bytes: 1048576,
     request_timeout_ms: 30000,
@@ -33,6 +34,8 @@ export function serverConfig(name: string, over: Partial<ServerConfig> = {}): Se
     heartbeat_timeout_ms: 5000,
     heartbeat_max_failures: 3,
     launch: "resolve",
+    share: "shared",
+    max_instances: 8,
     ...over,
   };
 }

@@ -1,7 +1,7 @@
 /** One server's wiring (links ↔ router ↔ supervised child), with a fake child and front: no process, no socket. */
 import { describe, expect, test } from "bun:test";
 import { MuxServer } from "../../src/runtime/server.ts";
-import { fakeDeps, initialize, serverConfig } from "./fakes.ts";
+import { FakeLink, fakeDeps, initialize, serverConfig } from "./fakes.ts";
 
 async function started(over = {}) {
   const f = fakeDeps();
@@ -33,6 +33,24 @@ describe("MuxServer wiring", () => {
     child.answerAll();
     expect(a.got.at(-1)).toEqual({ jsonrpc: "2.0", id: 1, result: { echoed: "tools/call" } });
     expect(b.got.at(-1)).toEqual({ jsonrpc: "2.0", id: 1, result: { echoed: "tools/call" } });
+    expect(server.status().clients.connected).toBe(2);
+    await server.stop();
+  });
+
+  test("max_connections: the next connection is answered with the reason, closed, and never reaches the router", async () => {
+    const { server, front } = await started({ max_connections: 2 });
+    const a = front.connect()!;
+    front.connect();
+    const refused = new FakeLink();
+    expect(front.accept!(refused)).toBeNull();
+    expect(refused.ended).toBe("when-written");
+    expect(refused.got).toHaveLength(1);
+    expect(refused.got[0]).toMatchObject({ id: null, error: { code: -32603, data: { reason: "connection_limit", maxConnections: 2 } } });
+    expect(refused.got[0].error.message).toContain("max_connections");
+    expect(server.status().clients.connected).toBe(2);
+    // a place freed is a place taken
+    a.end();
+    expect(front.connect()).not.toBeNull();
     expect(server.status().clients.connected).toBe(2);
     await server.stop();
   });

@@ -49,12 +49,12 @@ describe("dashboard against a real daemon", () => {
     trackPid(pid);
     const frame = await screen((f) => /^\d+(\.\d)?ms$/.test(rowOf(f, "mem")?.heartbeat ?? ""), "a measured heartbeat");
     expect(frame).toContain(`daemon pid ${daemon.proc.pid}`);
-    expect(rowOf(frame, "mem")).toMatchObject({ state: "● running", pid: String(pid), clients: "0/5", pending: "0", restarts: "0", lastRestart: "-" });
-    expect(rowOf(frame, "files")).toMatchObject({ state: "● lazy", pid: "-", clients: "0/2", uptime: "-", heartbeat: "off" });
+    expect(rowOf(frame, "mem")).toMatchObject({ state: "● running", pid: String(pid), clients: "0 (0/5)", pending: "0", restarts: "0", lastRestart: "-" });
+    expect(rowOf(frame, "files")).toMatchObject({ state: "● lazy", pid: "-", clients: "0 (0/2)", uptime: "-", heartbeat: "off" });
     expect(frame).toContain("─ mem ─");
     expect(frame).toContain(`│command   ${BUN} ${FIXTURE}`);
     expect(frame).toContain(`│socket    ${cfg.sockets.mem}`);
-    expect(frame).toContain("│limits    max 5 active clients · requests ≤ ");
+    expect(frame).toContain("│limits    max 5 active clients · 256 connections · requests ≤ ");
     await screen((f) => f.includes(`  fixture started pid=${pid}`), "the child's stderr in the detail pane");
   });
 
@@ -95,7 +95,8 @@ describe("dashboard against a real daemon", () => {
     const client = await RawClient.connect(cfg.sockets.mem!);
     await client.initialize();
     for (let i = 0; i < 40; i++) await client.callTool("echo", { text: `n${i}` });
-    const frame = await screen((f) => Number(rowOf(f, "mem")?.rps) > 0 && rowOf(f, "mem")?.clients === "1/5", "a request rate");
+    const frame = await screen((f) => Number(rowOf(f, "mem")?.rps) > 0 && rowOf(f, "mem")?.clients === "1 (0/5)", "a request rate");
+    // one connection, idle once its calls were answered: it holds none of the 5 slots
     expect(Number(rowOf(frame, "mem")!.rps)).toBeLessThan(1000);
   });
 

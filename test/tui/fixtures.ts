@@ -8,7 +8,7 @@ export function server(name: string, over: Partial<ServerStatus> = {}): ServerSt
     reason: null,
     pid: 1000,
     socket: `/tmp/mx/${name}.sock`,
-    clients: { connected: 0, active: 0, queued: 0, max: 4 },
+    clients: { connected: 0, active: 0, waiting: 0, max: 4 },
     pending: 0,
     served: 0,
     timeouts: 0,
@@ -17,7 +17,7 @@ export function server(name: string, over: Partial<ServerStatus> = {}): ServerSt
     uptimeMs: 5000,
     heartbeat: { enabled: false, latencyMs: null, failures: 0 },
     command: ["bun", "server.ts"],
-    limits: { maxActiveClients: 4, maxRequestBytes: 1024 * 1024, requestTimeoutMs: 30000, lazyStart: false },
+    limits: { maxActiveClients: 4, maxConnections: 256, maxRequestBytes: 1024 * 1024, requestTimeoutMs: 30000, lazyStart: false },
     stderrTail: [],
     ...over,
   };

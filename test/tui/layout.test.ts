@@ -8,7 +8,7 @@ const run = (m: Model, ...msgs: Msg[]) => msgs.reduce((acc, msg) => update(acc, 
 
 const busy = server("mem", {
   pid: 4242,
-  clients: { connected: 4, active: 4, queued: 2, max: 4 },
+  clients: { connected: 4, active: 4, waiting: 2, max: 4 },
   pending: 3,
   served: 120,
   restarts: 2,
@@ -32,11 +32,11 @@ describe("table", () => {
   test("one row per server with every column of the issue", () => {
     const t = table(model(), 200);
     expect(t.header.trimEnd()).toBe(
-      "SERVER  STATE      PID   CLIENTS  PENDING  REQ/S  RESTARTS  UPTIME  HEARTBEAT  LAST RESTART",
+      "SERVER  STATE      PID   CLIENTS      PENDING  REQ/S  RESTARTS  UPTIME  HEARTBEAT  LAST RESTART",
     );
     expect(t.rows.map((r) => r.text.trimEnd())).toEqual([
-      "mem     ● running  4242  4/4 +2q  3        15.0   2         1m05s   12ms       child exited with code 3",
-      "files   ● lazy     -     0/4      0        0.0    0         -       off        -",
+      "mem     ● running  4242  4 (4/4) +2w  3        15.0   2         1m05s   12ms       child exited with code 3",
+      "files   ● lazy     -     0 (0/4)      0        0.0    0         -       off        -",
     ]);
     expect(t.rows.map((r) => [r.name, r.state, r.selected])).toEqual([
       ["mem", "running", true],
@@ -69,7 +69,7 @@ describe("header, detail, status line", () => {
     expect(lines).toEqual([
       "command   bun 'my server.ts' --flag",
       "socket    /tmp/mx/mem.sock",
-      "limits    max 4 active clients · requests ≤ 1 MiB · timeout 30000 ms",
+      "limits    max 4 active clients · 256 connections · requests ≤ 1 MiB · timeout 30000 ms",
       "state     running · served 150 · timeouts 0 · heartbeat failures 0",
       "stderr",
       "  three",
@@ -86,6 +86,12 @@ describe("header, detail, status line", () => {
       "launch    npx resolved to mem 1.0.0; started without npm",
       "socket    /tmp/mx/mem.sock",
     ]);
+  });
+
+  test("the detail pane shows who shares the server, and why", () => {
+    const sharing = { share: "auto" as const, policy: "per-client" as const, reason: "stateful tool names", maxInstances: 8, instances: [{ key: "client:1", pid: 7, cwd: null, clients: 1 }] };
+    const m = run(initialModel("/tmp/mx/daemon.sock"), { type: "status", status: daemon([{ ...busy, sharing }], { uptimeMs: 1000 }) });
+    expect(detail(m, 100, 6)[4]!.trimEnd()).toBe("sharing   per-client: stateful tool names · 1/8 instance(s)");
   });
 
   test("small formatters", () => {

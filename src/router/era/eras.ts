@@ -17,7 +17,7 @@ import { splice, type Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import type { Lifecycle } from "../families/lifecycle.ts";
 import type { Logging } from "../families/logging.ts";
-import { taskKind, type Tasks } from "../families/tasks.ts";
+import type { Tasks } from "../families/tasks.ts";
 import { Kind, Phase, type Capability, type Pending, type Session } from "../session.ts";
 import {
   claimedVersion,
@@ -101,11 +101,12 @@ export class Eras implements Family {
       }
       if (!modernBackend && this.rounds.retry(c, msg, line, deadline)) return;
     }
-    let kind = taskKind(msg);
-    let out = line;
     let logRank = this.logs.levelOf(msg);
-    if (c.era === "modern" && !modernBackend) kind = CACHEABLE.has(msg.method as string) ? Kind.ToModernCacheable : Kind.ToModern;
-    else if (c.era === "legacy" && modernBackend) {
+    let bid: number;
+    if (c.era === "modern" && !modernBackend) {
+      const kind = CACHEABLE.has(msg.method as string) ? Kind.ToModernCacheable : Kind.ToModern;
+      bid = this.ctx.forward(c, msg, line, deadline, kind);
+    } else if (c.era === "legacy" && modernBackend) {
       const envelope = envelopeFromInitialize(this.initParams.get(c.id) ?? null, this.ctx.opts.clientInfo ?? { name: "rmcp-mux", version: "0" });
       const own = this.logging.levels.of(c.id);
       if (own !== undefined) {
@@ -113,10 +114,8 @@ export class Eras implements Family {
         logRank = own;
       }
       msg = withEnvelope(msg, envelope);
-      out = lineWithId(msg, this.ctx.rawIdOf(line));
-      kind = Kind.ToLegacy;
-    }
-    const bid = this.ctx.forward(c, msg, out, deadline, kind);
+      bid = this.ctx.forward(c, msg, lineWithId(msg, this.ctx.rawIdOf(line)), deadline, Kind.ToLegacy);
+    } else bid = this.tasks.forward(c, msg, line, deadline); // the same era on both sides
     this.logs.note(c.id, bid, logRank);
     this.rounds.opened(c, bid, msg);
   }

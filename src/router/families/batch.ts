@@ -6,6 +6,7 @@ import { errorLine, INVALID_REQUEST, isValidId, NULL_ID } from "../../wire/jsonr
 import { emptySpans, scanArray, scanTopLevel } from "../../wire/scan.ts";
 import type { Family } from "../context.ts";
 import type { Session } from "../session.ts";
+import { supports } from "../versions.ts";
 
 export class Batch {
   /** Raw id text of each request still waiting for its answer. */
@@ -68,7 +69,7 @@ export class Batches implements Family {
 
   /** A client's JSON array: refused outside 2025-03-26 and when empty, else split and dispatched. */
   receive(c: Session, items: unknown[], line: string): void {
-    if (c.version !== "2025-03-26") {
+    if (!supports(c.version, "batches")) {
       const why = `JSON-RPC batches are only allowed in protocol 2025-03-26 (this session uses ${c.version || "none yet"})`;
       return this.peer.reply(c.id, errorLine(NULL_ID, INVALID_REQUEST, `Invalid Request: ${why}`, "batch_not_supported"));
     }

@@ -14,6 +14,7 @@ import { Eras } from "../era/eras.ts";
 import { InputRounds } from "../era/input-rounds.ts";
 import { Listen } from "../era/listen.ts";
 import { RequestLogs } from "../era/request-logs.ts";
+import { defines } from "../versions.ts";
 
 type Msg = Record<string, unknown>;
 
@@ -44,18 +45,27 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     toClient: (cid, line) => (w.sessions.get(cid)?.era === "modern" ? rounds.toModern(cid, line) : ctx.emit(cid, line)),
     toBackend: (line) => host.toBackend(line),
     backendReady: () => ctx.backendState() === "ready",
-    candidates: (cap) => {
+    candidates: (cap, accepts) => {
       const out: Candidate[] = [];
-      for (const c of w.sessions.values()) if (c.phase === Phase.Ready && c.caps[cap]) out.push({ id: c.id, busy: c.open > 0 });
+      for (const c of w.sessions.values()) {
+        // A modern client takes every such request, as an input round (its own version is not a 2025 one).
+        if (c.phase === Phase.Ready && c.caps[cap] && (c.era === "modern" || accepts(c.version))) out.push({ id: c.id, busy: c.open > 0 });
+      }
       return out;
     },
-    taskOwner: (taskId, cap) => {
+    taskOwner: (taskId, cap, accepts) => {
       const owner = w.sessions.get(tasks.ownerOf(taskId) ?? -1);
-      return owner !== undefined && owner.caps[cap] ? owner.id : undefined;
+      return owner !== undefined && owner.caps[cap] && (owner.era === "modern" || accepts(owner.version)) ? owner.id : undefined;
+    },
+    defines: (cid, method) => {
+      const c = w.sessions.get(cid);
+      return c !== undefined && defines(c.version, method);
     },
   });
-  const logging = new Logging(ctx);
-  const resources = new Resources(ctx);
+  // The backend's own capabilities decide what the mux may answer in its place (never a faked success).
+  const backendCaps = () => lifecycle.capabilities;
+  const logging = new Logging(ctx, backendCaps);
+  const resources = new Resources(ctx, backendCaps);
   const lifecycle: Lifecycle = new Lifecycle(ctx, host, w.request, (replay) => {
     // What the previous process was told is told to this one, then waiting clients go on.
     logging.backendReady();

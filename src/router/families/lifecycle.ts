@@ -3,16 +3,19 @@
  * client's own id), the replay after a restart, liveness probes, and `ping`.
  *
  * Towards the backend the mux is one client: the first client's `initialize` goes to it, with the
- * capabilities the mux can route; every later client is answered from the cached result and never causes
- * a second `initialize` or `notifications/initialized` on the same process. Requests a client sends before
- * the backend is ready wait in its queue.
+ * capabilities the mux can route and the newest protocol version the mux can shape for every client
+ * (versions.ts); every later client is answered from the cached result and never causes a second
+ * `initialize` or `notifications/initialized` on the same process. Each client is answered the version it
+ * asked for when the backend's session can serve it, with the backend's capabilities as that version
+ * defines them. Requests a client sends before the backend is ready wait in its queue.
  */
 import { errorLine, INTERNAL_ERROR, notificationLine, resultLine, type MuxErrorReason } from "../../wire/jsonrpc.ts";
 import type { Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
-import { discoverFromInitialize, envelopeFromInitialize, initializeFromDiscover, LATEST_LEGACY_VERSION, refusesLegacy } from "../era/envelope.ts";
+import { discoverFromInitialize, envelopeFromInitialize, initializeFromDiscover, refusesLegacy } from "../era/envelope.ts";
 import { Kind, Phase, type Session } from "../session.ts";
 import type { BackendState, RouterHost } from "../types.ts";
+import { answerVersion, GREETING_VERSION, isLegacyVersion, shapeHandshake } from "../versions.ts";
 
 export class Lifecycle implements Family {
   state: BackendState = "idle";
@@ -20,6 +23,12 @@ export class Lifecycle implements Family {
   private failure = "";
   private initParams: Record<string, unknown> | null = null;
   private initResult: string | null = null;
+  /** The cached result, parsed once: the base of each version's answer. */
+  private initObject: Record<string, unknown> = {};
+  /** The version the backend negotiated. */
+  private backendVersion = "";
+  /** The answer per client version, built on first use (at most one per known version). */
+  private readonly resultByVersion = new Map<string, string>();
   private serverCaps: Record<string, unknown> = {};
   private handshakes = 0;
   /**
@@ -55,6 +64,11 @@ export class Lifecycle implements Family {
     return this.handshakes;
   }
 
+  /** The backend's own server capabilities, from its last handshake (empty before one). */
+  get capabilities(): Readonly<Record<string, unknown>> {
+    return this.serverCaps;
+  }
+
   setState(next: BackendState): void {
     if (this.state === next) return;
     this.state = next;
@@ -78,15 +92,15 @@ export class Lifecycle implements Family {
     this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
   }
 
+  /** The backend's cached `initialize` result (JSON text), once it has answered. */
+  get result(): string | null {
+    return this.initResult;
+  }
+
   /** Client `initialize`. */
   initialize(c: Session, msg: Record<string, unknown>, line: string): void {
-    const params = (msg.params ?? {}) as Record<string, unknown>;
-    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
-    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    const params = this.declare(c, msg);
     c.initRawId = this.ctx.rawIdOf(line);
-    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
-    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
-    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
     c.phase = Phase.Initializing;
     if (this.initResult !== null) return this.completeInitialize(c);
     if (this.final) {
@@ -95,9 +109,39 @@ export class Lifecycle implements Family {
     }
     c.initDeadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
     this.ctx.arm();
+    this.handshakeWith(params);
+  }
+
+  /**
+   * A client whose `initialize` the runtime answered already (from the handshake of another process of the same
+   * server): its session is ready at once, and this backend is handshaken with its parameters if no client did.
+   */
+  adopt(c: Session, msg: Record<string, unknown>, answered: string): void {
+    const params = this.declare(c, msg);
+    // The version it was answered (shapeHandshake, by the runtime): what this client may be sent.
+    c.version = answered;
+    c.phase = Phase.Ready;
+    if (this.state === "idle") this.host.wantBackend();
+    if (this.initResult === null && !this.final) this.handshakeWith(params);
+  }
+
+  /** What a client's `initialize` declares: its capabilities and protocol version. */
+  private declare(c: Session, msg: Record<string, unknown>): Record<string, unknown> {
+    const params = (msg.params ?? {}) as Record<string, unknown>;
+    const caps = (params.capabilities ?? {}) as Record<string, unknown>;
+    c.caps = { roots: caps.roots != null, sampling: caps.sampling != null, elicitation: caps.elicitation != null };
+    c.version = typeof params.protocolVersion === "string" ? params.protocolVersion : "";
+    const info = (params.clientInfo ?? {}) as { name?: unknown; version?: unknown };
+    this.ctx.log("debug", `client ${c.id} handshake: ${String(info.name ?? "?")} ${String(info.version ?? "")} asks for protocol ${c.version || "(none)"}`);
+    return params;
+  }
+
+  private handshakeWith(params: Record<string, unknown>): void {
     if (this.initParams === null) {
       this.initParams = {
         ...params,
+        // Not the first client's version: that would hold every later client to it.
+        protocolVersion: GREETING_VERSION,
         // The backend sees one client: the mux, able to route all of these to the clients that declare them.
         capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
         clientInfo: this.ctx.opts.clientInfo ?? { name: "rmcp-mux", version: "0" },
@@ -111,13 +155,7 @@ export class Lifecycle implements Family {
    * its own (the newest 2025 version and the capabilities it can route) to learn the backend's era.
    */
   want(): void {
-    if (this.initParams !== null) return;
-    this.initParams = {
-      protocolVersion: LATEST_LEGACY_VERSION,
-      capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
-      clientInfo: this.ctx.opts.clientInfo ?? { name: "rmcp-mux", version: "0" },
-    };
-    if (this.state === "starting") this.sendInitialize();
+    this.handshakeWith({});
   }
 
   /** The `_meta` envelope of the mux's own requests to a modern backend. */
@@ -129,13 +167,33 @@ export class Lifecycle implements Family {
   initialized(): void {}
 
   private completeInitialize(c: Session): void {
-    // The backend's protocol version is answered even to a client that asked for another: the spec
-    // lets a server answer a version it supports, and the client decides whether to go on.
-    const result = this.discover === null ? (this.initResult as string) : JSON.stringify(initializeFromDiscover(this.discover, c.version || LATEST_LEGACY_VERSION));
-    this.ctx.emit(c.id, resultLine(c.initRawId, result));
-    this.ctx.log("debug", `client ${c.id} handshake done`);
+    // The client's own version when the backend's session can serve it, else the backend's: the spec
+    // lets a server answer a version it supports, and the client decides whether to go on. From here on
+    // `c.version` is the negotiated version, which decides what this client may be sent.
+    const asked = c.version;
+    if (this.discover === null) {
+      c.version = answerVersion(asked, this.backendVersion);
+      this.ctx.emit(c.id, resultLine(c.initRawId, this.resultFor(c.version)));
+    } else {
+      // A modern backend (the reverse bridge, see era/): any 2025 version, described from its server/discover.
+      c.version = isLegacyVersion(asked) ? asked : GREETING_VERSION;
+      this.ctx.emit(c.id, resultLine(c.initRawId, shapeHandshake(JSON.stringify(initializeFromDiscover(this.discover, c.version)), c.version).result));
+    }
+    this.ctx.log("debug", `client ${c.id} handshake done: protocol ${c.version}${asked === c.version ? "" : ` (asked ${asked || "none"})`}`);
     c.phase = Phase.Ready;
     if (this.state === "ready") this.flushQueue(c);
+  }
+
+  /** The cached result as a client at `version` sees it: its version, and only the capabilities it defines. */
+  private resultFor(version: string): string {
+    const raw = this.initResult as string;
+    if (version === this.backendVersion) return raw;
+    let text = this.resultByVersion.get(version);
+    if (text === undefined) {
+      text = shapeHandshake(raw, version).result;
+      this.resultByVersion.set(version, text);
+    }
+    return text;
   }
 
   private flushQueue(c: Session): void {
@@ -189,13 +247,18 @@ export class Lifecycle implements Family {
     }
     const replay = this.initResult !== null;
     this.initResult = line.slice(s.resultStart, s.resultEnd);
-    let result: Record<string, unknown> = {};
+    this.resultByVersion.clear();
     try {
-      result = JSON.parse(this.initResult) as Record<string, unknown>;
+      const obj = JSON.parse(this.initResult) as Record<string, unknown>;
+      this.initObject = typeof obj === "object" && obj !== null ? obj : {};
     } catch {
-      // kept as text; no capabilities known
+      this.initObject = {};
     }
-    this.serverCaps = (result.capabilities as Record<string, unknown> | undefined) ?? {};
+    const caps = this.initObject.capabilities;
+    this.serverCaps = typeof caps === "object" && caps !== null ? (caps as Record<string, unknown>) : {};
+    const v = this.initObject.protocolVersion;
+    this.backendVersion = typeof v === "string" ? v : "";
+    const result = this.initObject;
     this.setState("ready");
     this.handshakes++;
     if (this.greeting === "initialize") {
@@ -215,7 +278,6 @@ export class Lifecycle implements Family {
   /** Last of the ready hooks: waiting clients complete their handshake or send what they queued. */
   backendReady(replay: boolean): void {
     for (const c of this.ctx.sessions.values()) {
-      if (!c.active) continue;
       if (c.phase === Phase.Initializing) this.completeInitialize(c);
       else this.flushQueue(c);
       // A modern client hears of changes only on its listens (see era/listen.ts).
@@ -263,11 +325,6 @@ export class Lifecycle implements Family {
     } catch {
       return false;
     }
-  }
-
-  /** The backend's capabilities, from its handshake. */
-  get capabilities(): Record<string, unknown> {
-    return this.serverCaps;
   }
 
   /** A 2025 client is answered from the cached handshake; a modern backend's answer is built per client. */

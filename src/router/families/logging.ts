@@ -1,10 +1,14 @@
 /**
  * Logging: each client sets its own level, the backend (one session) runs at the most verbose level any
  * client wants, and `notifications/message` reaches each client whose level admits it.
+ *
+ * Only for a backend that declares the `logging` capability: answering `{}` for one that does not would
+ * fake a capability it lacks. Then `logging/setLevel` goes to the backend as it is, and the client gets
+ * the backend's own answer (usually -32601), as it would without the mux.
  */
 import { errorLine, INVALID_PARAMS, resultLine } from "../../wire/jsonrpc.ts";
 import type { Family, RouterContext } from "../context.ts";
-import { Phase, type Session } from "../session.ts";
+import { Kind, Phase, type Session } from "../session.ts";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
 export type LogLevel = (typeof LEVELS)[number];
@@ -62,10 +66,19 @@ export class LogLevels {
 export class Logging implements Family {
   readonly levels = new LogLevels();
 
-  constructor(private readonly ctx: RouterContext) {}
+  constructor(
+    private readonly ctx: RouterContext,
+    /** The backend's server capabilities (from its handshake). */
+    private readonly backendCaps: () => Readonly<Record<string, unknown>>,
+  ) {}
 
-  /** Client `logging/setLevel`: remembered for that client, answered here. */
-  setLevel(c: Session, msg: Record<string, unknown>, line: string): void {
+  private get backendLogs(): boolean {
+    return this.backendCaps().logging != null;
+  }
+
+  /** Client `logging/setLevel`: remembered for that client, answered here; forwarded when the backend has no logging. */
+  setLevel(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
+    if (!this.backendLogs) return void this.ctx.forward(c, msg, line, deadline, Kind.Client);
     const rank = levelRank((msg.params as { level?: unknown } | undefined)?.level);
     const rawId = this.ctx.rawIdOf(line);
     if (rank < 0) {
@@ -93,9 +106,9 @@ export class Logging implements Family {
 
   private push(): void {
     // A modern backend has no session level: each request carries its own (see era/request-logs.ts).
-    if (this.ctx.modernBackend()) return;
+    if (this.ctx.backendState() !== "ready" || !this.backendLogs || this.ctx.modernBackend()) return;
     const level = this.levels.wanted();
-    if (level !== undefined && this.ctx.backendState() === "ready") this.ctx.internal("logging/setLevel", { level });
+    if (level !== undefined) this.ctx.internal("logging/setLevel", { level });
   }
 
   clientGone(c: Session, canTell: boolean): void {

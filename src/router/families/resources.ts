@@ -2,10 +2,17 @@
  * Resource subscriptions, reference-counted per URI: the backend sees the first subscribe and the last
  * unsubscribe (also when a client leaves), the rest are answered here, and
  * `notifications/resources/updated` goes only to the URI's subscribers.
+ *
+ * A later subscriber is answered `{}` here only once the backend has accepted that URI: until then each
+ * subscribe goes to the backend, and one it refuses leaves its client unsubscribed, so no client is told
+ * of a subscription the backend never made.
+ *
+ * Only for a backend that declares `resources.subscribe`: for one that does not, a local `{}` would fake a
+ * capability it lacks, so every request goes to it as it is and its own answer comes back.
  */
 import { resultLine } from "../../wire/jsonrpc.ts";
 import type { Family, RouterContext } from "../context.ts";
-import { Kind, type Session } from "../session.ts";
+import { Kind, type Pending, type Session } from "../session.ts";
 
 /** Which clients are subscribed to which URI. Pure. */
 export class Subscriptions {
@@ -29,7 +36,19 @@ export class Subscriptions {
     if (set === undefined || !set.delete(cid)) return false;
     if (set.size > 0) return false;
     this.byUri.delete(uri);
+    this.accepted.delete(uri);
     return true;
+  }
+
+  /** URIs the backend accepted a subscribe for (while someone holds them). */
+  private readonly accepted = new Set<string>();
+
+  accept(uri: string): void {
+    if (this.byUri.has(uri)) this.accepted.add(uri);
+  }
+
+  isAccepted(uri: string): boolean {
+    return this.accepted.has(uri);
   }
 
   /** Removes a client everywhere; returns the URIs that lost their last subscriber. */
@@ -38,6 +57,7 @@ export class Subscriptions {
     for (const [uri, set] of this.byUri) {
       if (set.delete(cid) && set.size === 0) {
         this.byUri.delete(uri);
+        this.accepted.delete(uri);
         emptied.push(uri);
       }
     }
@@ -59,16 +79,41 @@ export class Subscriptions {
 
 export class Resources implements Family {
   readonly subscriptions = new Subscriptions();
+  /** The URI of each subscribe open at the backend (weak: a request that ends unanswered leaves nothing). */
+  private readonly subscribing = new WeakMap<Pending, string>();
 
-  constructor(private readonly ctx: RouterContext) {}
+  constructor(
+    private readonly ctx: RouterContext,
+    /** The backend's server capabilities (from its handshake). */
+    private readonly backendCaps: () => Readonly<Record<string, unknown>>,
+  ) {}
 
   /** Client `resources/subscribe` and `resources/unsubscribe`. */
   subscription(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
     const uri = (msg.params as { uri?: unknown } | undefined)?.uri;
-    if (typeof uri !== "string") return void this.ctx.forward(c, msg, line, deadline, Kind.Client); // the backend says what is wrong
-    const mustForward = msg.method === "resources/subscribe" ? this.subscriptions.add(uri, c.id) : this.subscriptions.remove(uri, c.id);
-    if (mustForward) return void this.ctx.forward(c, msg, line, deadline, Kind.Client);
+    const canSubscribe = (this.backendCaps().resources as { subscribe?: unknown } | undefined)?.subscribe === true;
+    if (typeof uri !== "string" || !canSubscribe) return void this.ctx.forward(c, msg, line, deadline, Kind.Client); // the backend answers for itself
+    if (msg.method === "resources/subscribe") {
+      const first = this.subscriptions.add(uri, c.id);
+      if (first || !this.subscriptions.isAccepted(uri)) {
+        this.ctx.forward(c, msg, line, deadline, Kind.Subscribes);
+        // forward() has just appended the request to this client's chain
+        if (c.last !== null) this.subscribing.set(c.last, uri);
+        return;
+      }
+    } else if (this.subscriptions.remove(uri, c.id)) {
+      return void this.ctx.forward(c, msg, line, deadline, Kind.Client);
+    }
     this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
+  }
+
+  /** The backend answered a client's subscribe: accepted, or its client is not subscribed after all. */
+  answered(p: Pending, ok: boolean): void {
+    const uri = this.subscribing.get(p);
+    if (uri === undefined || p.client === null) return;
+    this.subscribing.delete(p);
+    if (ok) this.subscriptions.accept(uri);
+    else this.subscriptions.remove(uri, p.client.id);
   }
 
   /**

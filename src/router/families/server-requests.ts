@@ -12,6 +12,7 @@ import { errorLine, idKey, INTERNAL_ERROR, METHOD_NOT_FOUND, notificationLine, r
 import { emptySpans, scanTopLevel, splice } from "../../wire/scan.ts";
 import type { Family } from "../context.ts";
 import type { Capability, Session } from "../session.ts";
+import { requestAllowed } from "../versions.ts";
 import { relatedTaskId } from "./tasks.ts";
 
 export interface Candidate {
@@ -25,10 +26,12 @@ export interface ServerRequestPeer {
   toClient(cid: number, line: string): void;
   toBackend(line: string): void;
   backendReady(): boolean;
-  /** Initialized clients that declared `cap`. */
-  candidates(cap: Capability): Candidate[];
-  /** The owner of `taskId`, when it declared `cap`. */
-  taskOwner(taskId: string, cap: Capability): number | undefined;
+  /** Initialized clients that declared `cap` and whose protocol version lets them take `accepts`. */
+  candidates(cap: Capability, accepts: (version: string) => boolean): Candidate[];
+  /** The owner of `taskId`, when it declared `cap` and its version lets it take `accepts`. */
+  taskOwner(taskId: string, cap: Capability, accepts: (version: string) => boolean): number | undefined;
+  /** True when client `cid` is connected and its protocol version defines `method`. */
+  defines(cid: number, method: string): boolean;
 }
 
 interface RootsMerge {
@@ -78,10 +81,12 @@ export class ServerRequests implements Family {
     }
     const params = (JSON.parse(line) as { params?: Record<string, unknown> }).params;
     const send = (cid: number, merge?: RootsMerge) => this.send(cid, line, idStart, idEnd, backendRawId, params, merge);
+    // A client is only sent what its protocol version defines (no elicitation before 2025-06-18).
+    const accepts = (version: string) => requestAllowed(version, method, params);
     const taskId = relatedTaskId(params);
-    const owner = taskId === undefined ? undefined : this.peer.taskOwner(taskId, cap);
+    const owner = taskId === undefined ? undefined : this.peer.taskOwner(taskId, cap, accepts);
     if (owner !== undefined) return void send(owner);
-    const candidates = this.peer.candidates(cap);
+    const candidates = this.peer.candidates(cap, accepts);
     const busy = candidates.filter((c) => c.busy);
     // Only a client with calls in flight can have caused a sampling or elicitation request: an idle
     // one would be shown another user's prompt. Roots are no prompt, so idle clients may be asked.
@@ -99,7 +104,7 @@ export class ServerRequests implements Family {
         ? `${pick.length} clients could take it and the mux will not guess which`
         : candidates.length > 0
           ? `no client that declared the ${cap} capability has a request in flight`
-          : `no connected client declared the ${cap} capability`;
+          : `no connected client declared the ${cap} capability at a protocol version that defines this request`;
     this.peer.toBackend(
       errorLine(backendRawId, INTERNAL_ERROR, `Cannot route ${method}: ${why}`, pick.length === 0 ? "no_client_for_request" : "ambiguous_client"),
     );
@@ -166,7 +171,7 @@ export class ServerRequests implements Family {
     if (typeof id !== "string") return;
     const owner = this.elicitations.get(id);
     this.elicitations.delete(id);
-    if (owner !== undefined) this.peer.toClient(owner, line);
+    if (owner !== undefined && this.peer.defines(owner, "notifications/elicitation/complete")) this.peer.toClient(owner, line);
   }
 
   /** A client left: what it was asked is failed at the backend, or dropped from a roots merge. */

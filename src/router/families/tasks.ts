@@ -3,11 +3,16 @@
  * about it is told the task does not exist (-32602), as the spec asks for an unknown task; `tasks/list`
  * shows each client its own; `notifications/tasks/status` goes to the owner. Task ids never leak between
  * sessions, and a client's tasks are forgotten with it.
+ *
+ * A client whose protocol version predates tasks never sees one: its `tasks/*` requests get -32601, as
+ * from a server of its version, and a `params.task` it sends is removed, so the backend answers the call
+ * itself instead of a task it could not read.
  */
-import { errorLine, INTERNAL_ERROR, INVALID_PARAMS, resultLine } from "../../wire/jsonrpc.ts";
+import { errorLine, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, resultLine } from "../../wire/jsonrpc.ts";
 import { splice, type Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import { Kind, type Pending, type Session } from "../session.ts";
+import { supports } from "../versions.ts";
 
 export const RELATED_TASK = "io.modelcontextprotocol/related-task";
 
@@ -36,8 +41,29 @@ export class Tasks implements Family {
     return this.owners.get(taskId);
   }
 
+  /** A client request with no rule of its own: task-augmented only for a client whose version has tasks. */
+  /** A request with no rule of its own, forwarded; returns its backend id. */
+  forward(c: Session, msg: Record<string, unknown>, line: string, deadline: number): number {
+    const kind = taskKind(msg);
+    if (kind === Kind.CreatesTask && !supports(c.version, "tasks")) {
+      const { task: _, ...params } = msg.params as Record<string, unknown>;
+      const plain = { ...msg, params };
+      return this.ctx.forward(c, plain, JSON.stringify(plain), deadline, Kind.Client);
+    }
+    return this.ctx.forward(c, msg, line, deadline, kind);
+  }
+
+  /** False (and the client answered -32601) when its protocol version has no tasks. */
+  private defined(c: Session, msg: Record<string, unknown>, line: string): boolean {
+    if (supports(c.version, "tasks")) return true;
+    const why = `Method not found: ${String(msg.method)} is not part of protocol ${c.version || "(none)"}`;
+    this.ctx.emit(c.id, errorLine(this.ctx.rawIdOf(line), METHOD_NOT_FOUND, why, "not_in_version"));
+    return false;
+  }
+
   /** Client `tasks/get`, `tasks/result`, `tasks/cancel`: only about its own tasks. */
   ownTask(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
+    if (!this.defined(c, msg, line)) return;
     const taskId = (msg.params as { taskId?: unknown } | undefined)?.taskId;
     if (typeof taskId !== "string" || this.owners.get(taskId) !== c.id) {
       return this.ctx.emit(c.id, errorLine(this.ctx.rawIdOf(line), INVALID_PARAMS, "Invalid params: unknown taskId", "unknown_task"));
@@ -47,6 +73,7 @@ export class Tasks implements Family {
 
   /** Client `tasks/list`: its answer is filtered (see `answer`). */
   list(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
+    if (!this.defined(c, msg, line)) return;
     this.ctx.forward(c, msg, line, deadline, Kind.ListsTasks);
   }
 
@@ -78,6 +105,7 @@ export class Tasks implements Family {
   /** Backend `notifications/tasks/status`: to the task's owner. */
   serverStatus(line: string): void {
     const taskId = (JSON.parse(line) as { params?: { taskId?: unknown } }).params?.taskId;
+    // Only a client whose version has tasks can own one (see `forward`).
     const owner = typeof taskId === "string" ? this.owners.get(taskId) : undefined;
     if (owner !== undefined) this.ctx.emit(owner, line);
   }
