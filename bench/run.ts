@@ -2,19 +2,21 @@
 /**
  * rmcp-mux benchmark (issue 7): `bun run bench` = `bun bench/run.ts [options]`.
  *
- * Measures, in one run: direct stdio, rmcp-mux through rmcp-mux-proxy, rmcp-mux on its raw socket, and the peers
+ * Measures, in one run: direct stdio, rmcp-mux through rmcp-mux-proxy, rmcp-mux on its raw socket and over its
+ * HTTP front, and the peers
  * (supergateway SSE and stateful streamable HTTP, mcp-proxy, mcp-hub — installed at bench time into
  * ~/.cache/rmcp-mux-bench, never dependencies of this repo), against an instant fixture backend and
  * server-everything's echo, with 1/8/64 SDK clients in closed loops and raw clients pipelining 32 requests each.
- * Then daemon memory (5 servers, 100 clients), start-up of the compiled binaries, and the PSS of an `npx -y` server
- * (server-memory from npm) under the daemon against the same launch run directly. Writes bench/results/<mode>.md,
+ * Then daemon memory (5 servers, 100 clients), start-up of the compiled binaries, the PSS of an `npx -y` server
+ * (server-memory from npm) under the daemon against the same launch run directly, and the PSS of 1, 8 and 32 host
+ * sessions of server-everything direct, through proxies and over the HTTP front. Writes bench/results/<mode>.md,
  * .json and .svg and prints the table and the target lines.
  *
  * Options:
  *   --quick              ~1 minute smoke run: clients 1,8, short windows, server-everything only where a target needs it
  *   --long               the memory run sends 1,000,000 requests (default 100,000)
- *   --only a,b           paths to run (stdio-direct, mux-proxy, mux-raw, supergateway-sse, supergateway-http,
- *                        mcp-proxy, mcp-hub, mux-raw-pipelined, stdio-pipelined) and/or memory, startup, npx;
+ *   --only a,b           paths to run (stdio-direct, mux-proxy, mux-raw, mux-http, supergateway-sse, supergateway-http,
+ *                        mcp-proxy, mcp-hub, mux-raw-pipelined, stdio-pipelined) and/or memory, startup, npx, sessions;
  *                        "peers" = the four peer paths, "mux" = the rmcp-mux paths
  *   --clients 1,8        client counts (default 1,8,64)
  *   --backends a,b       fixture, everything (default both)
@@ -48,6 +50,8 @@ import {
   type PeerName,
 } from "./lib/servers.ts";
 import { measureStartup, type StartupResult } from "./lib/startup.ts";
+import { measureSessionPss, type SessionPssResult } from "./lib/session-pss.ts";
+import { httpTargets } from "./lib/http-targets.ts";
 
 // ---- options ------------------------------------------------------------------------------------------------
 
@@ -67,10 +71,10 @@ interface Options {
   custom: boolean;
 }
 
-const EXTRA_STEPS = ["memory", "startup", "npx"];
+const EXTRA_STEPS = ["memory", "startup", "npx", "sessions"];
 const GROUPS: Record<string, string[]> = {
   peers: ["supergateway-sse", "supergateway-http", "mcp-proxy", "mcp-hub"],
-  mux: ["mux-proxy", "mux-raw", "mux-raw-pipelined"],
+  mux: ["mux-proxy", "mux-raw", "mux-http", "mux-raw-pipelined"],
 };
 
 function usage(): string {
@@ -373,7 +377,7 @@ function computeTargets(
  */
 function planCells(opts: Options, pathIds: PathId[]): Array<[BackendName, Array<{ id: PathId; n: number }>]> {
   const quick = opts.quick && !opts.custom;
-  const quickEverything = new Set<PathId>(["stdio-direct", "mux-proxy", "supergateway-sse"]);
+  const quickEverything = new Set<PathId>(["stdio-direct", "mux-proxy", "supergateway-sse", "mux-http", "mcp-proxy", "supergateway-http"]);
   return opts.backends.map((b) => {
     const plan: Array<{ id: PathId; n: number }> = [];
     for (const n of opts.clients) {
@@ -434,7 +438,7 @@ async function main(): Promise<number> {
   // compiled binaries: needed for start-up, and used for the path cells unless --source
   let compiled: MuxBinaries | null = null;
   let compileError: string | null = null;
-  if (selected("startup") || selected("memory") || selected("npx") || (!opts.source && pathIds.some((id) => id.startsWith("mux-")))) {
+  if (selected("startup") || selected("memory") || selected("npx") || selected("sessions") || (!opts.source && pathIds.some((id) => id.startsWith("mux-")))) {
     try {
       compiled = await compiledBinaries(log);
     } catch (e) {
@@ -512,7 +516,20 @@ async function main(): Promise<number> {
     }
   }
 
-  const targets = computeTargets(cells, memory, startup, startupSkip, peers, npx, npxSkip);
+  let sessions: SessionPssResult | null = null;
+  let sessionsSkip: string | null = null;
+  if (selected("sessions") && !aborted) {
+    const sbins = compiled ?? SOURCE_BINARIES;
+    console.log(`\nmemory of N host sessions, server-everything: direct / via proxy / over HTTP (PSS, ${sbins.kind})`);
+    try {
+      sessions = await measureSessionPss(sbins, BACKENDS.everything, log, opts.quick ? [1, 8] : [1, 8, 32]);
+    } catch (e) {
+      sessionsSkip = (e as Error).message.split("\n")[0]!;
+      console.log(`  FAILED: ${sessionsSkip}`);
+    }
+  }
+
+  const targets = [...computeTargets(cells, memory, startup, startupSkip, peers, npx, npxSkip), ...httpTargets(cells, sessions, sessionsSkip, peers)];
   const meta: Meta = {
     date: new Date().toISOString(),
     mode,
@@ -535,9 +552,9 @@ async function main(): Promise<number> {
   };
   const haveCells = cells.some((c) => !c.skipped);
   const svgFile = haveCells ? write(`${mode}.svg`, svgChart(meta, cells)) : null;
-  const md = markdown(meta, cells, targets, memory, startup, svgFile ? path.basename(svgFile) : null, npx);
+  const md = markdown(meta, cells, targets, memory, startup, svgFile ? path.basename(svgFile) : null, npx, sessions);
   const mdFile = write(`${mode}.md`, `${md}\n`);
-  const jsonFile = write(`${mode}.json`, `${JSON.stringify({ meta, targets, cells, memory, startup, npx }, null, 2)}\n`);
+  const jsonFile = write(`${mode}.json`, `${JSON.stringify({ meta, targets, cells, memory, startup, npx, sessions }, null, 2)}\n`);
 
   console.log("");
   if (cells.length) console.log(cellTable(cells));

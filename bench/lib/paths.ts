@@ -13,6 +13,7 @@ export type PathId =
   | "stdio-direct"
   | "mux-proxy"
   | "mux-raw"
+  | "mux-http"
   | "supergateway-sse"
   | "supergateway-http"
   | "mcp-proxy"
@@ -35,6 +36,7 @@ export const PATHS: PathDef[] = [
   { id: "stdio-direct", label: "direct stdio", describe: "SDK StdioClientTransport, one backend process per client (what hosts do today)", depth: 1 },
   { id: "mux-proxy", label: "rmcp-mux via proxy", describe: "SDK StdioClientTransport → rmcp-mux-proxy → daemon socket → one shared backend", depth: 1 },
   { id: "mux-raw", label: "rmcp-mux raw socket", describe: "SDK client on the daemon's Unix socket (newline-delimited JSON-RPC transport)", depth: 1 },
+  { id: "mux-http", label: "rmcp-mux HTTP", describe: "SDK StreamableHTTPClientTransport → the daemon's [http] front (one session per client) → one shared backend", depth: 1 },
   { id: "supergateway-sse", label: "supergateway SSE", peer: "supergateway", describe: "supergateway --outputTransport sse (one shared child), SDK SSEClientTransport", depth: 1 },
   { id: "supergateway-http", label: "supergateway HTTP", peer: "supergateway", describe: "supergateway --outputTransport streamableHttp --stateful (a child per session), SDK StreamableHTTPClientTransport", depth: 1 },
   { id: "mcp-proxy", label: "mcp-proxy /mcp", peer: "mcp-proxy", describe: "mcp-proxy (punkpeye) streamable HTTP /mcp, one shared child, SDK StreamableHTTPClientTransport", depth: 1 },
@@ -147,6 +149,12 @@ export async function setupPath(id: PathId, backend: BackendSpec, n: number, ctx
         id === "mux-proxy"
           ? { kind: "stdio", command: ctx.bins.proxy[0]!, args: [...ctx.bins.proxy.slice(1), "--socket", sock], env }
           : { kind: "unix", path: sock };
+      return sdkSetup(n, backend, spec, { muxPid: d.pid, otherRole: "proxy" }, d.stop, ctx.timeoutMs, 8, deathOf("rmcp-mux", d.proc, d.stderrTail));
+    }
+    case "mux-http": {
+      const d = await startDaemon(ctx.bins, [{ name: backend.name, backend }], { http: true });
+      const h = d.http!;
+      const spec = (): TransportSpec => ({ kind: "http", url: `${h.base}/mcp/${backend.name}`, headers: { Authorization: `Bearer ${h.token}` } });
       return sdkSetup(n, backend, spec, { muxPid: d.pid, otherRole: "proxy" }, d.stop, ctx.timeoutMs, 8, deathOf("rmcp-mux", d.proc, d.stderrTail));
     }
     case "mux-raw-pipelined": {

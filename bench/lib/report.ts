@@ -1,6 +1,7 @@
 /** Markdown tables, target lines and the hand-written SVG chart. */
 import type { CellResult } from "./cell.ts";
 import type { MemoryResult } from "./memory.ts";
+import { sessionPssTable, type SessionPssResult } from "./session-pss.ts";
 import type { NpxPssResult } from "./npx-pss.ts";
 import { PATHS } from "./paths.ts";
 import type { StartupResult } from "./startup.ts";
@@ -92,6 +93,7 @@ export function markdown(
   startup: StartupResult | null,
   svgName: string | null,
   npx: NpxPssResult | null = null,
+  sessions: SessionPssResult | null = null,
 ): string {
   const m = meta.machine;
   const out: string[] = [];
@@ -143,6 +145,15 @@ export function markdown(
     const rows = (side: string, t: NpxPssResult["direct"]) => t.procs.map((p) => `| ${side} | \`${p.command.replace(/\|/g, "\\|")}\` | ${p.pssMb} |`);
     out.push("| Launch | Process | PSS (MB) |", "|---|---|---|", ...rows("under the daemon", npx.underDaemon), ...rows("npx -y directly", npx.direct));
     out.push(`| **total** | under the daemon ${npx.underDaemon.pssMb} MB vs directly ${npx.direct.pssMb} MB | **${npx.ratio.toFixed(2)}×** |`, "");
+  }
+  if (sessions) {
+    out.push(`## Memory of N host sessions (${sessions.binaries})`, "");
+    out.push(
+      `${sessions.backend}; each session does an MCP handshake and one \`tools/call\`. Direct: one server process per session. Via proxy: one rmcp-mux-proxy per session, one daemon, one backend. Over HTTP: one daemon, one backend, no process per session. PSS from /proc/PID/smaps_rollup after \`sync\`, every process on the path, median of ${sessions.samples} samples; ratios to direct in brackets.`,
+      "",
+      sessionPssTable(sessions),
+      "",
+    );
   }
   const problems = cells.filter((c) => c.problems && c.problems.length > 0);
   if (problems.length) {

@@ -87,7 +87,7 @@ export type TransportSpec =
   | { kind: "stdio"; command: string; args: string[]; env?: Record<string, string> }
   | { kind: "unix"; path: string }
   | { kind: "sse"; url: string }
-  | { kind: "http"; url: string };
+  | { kind: "http"; url: string; headers?: Record<string, string> };
 
 export function makeTransport(spec: TransportSpec): Transport {
   switch (spec.kind) {
@@ -103,7 +103,7 @@ export function makeTransport(spec: TransportSpec): Transport {
     case "sse":
       return new SSEClientTransport(new URL(spec.url));
     case "http":
-      return new StreamableHTTPClientTransport(new URL(spec.url));
+      return new StreamableHTTPClientTransport(new URL(spec.url), spec.headers ? { requestInit: { headers: spec.headers } } : undefined);
   }
 }
 

@@ -117,6 +117,8 @@ export interface RunningDaemon {
   configPath: string;
   sockets: Record<string, string>;
   stderrTail: string[];
+  /** With `http: true`: the front's base URL and its bearer token. */
+  http?: { base: string; token: string };
   stop(): Promise<void>;
 }
 
@@ -125,6 +127,7 @@ export function writeMuxConfig(
   servers: MuxServerSpec[],
   maxActive: number,
   env: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
 ): { configPath: string; sockets: Record<string, string> } {
   const tables: Record<string, unknown> = {};
   const sockets: Record<string, string> = {};
@@ -140,7 +143,7 @@ export function writeMuxConfig(
     };
   }
   const configPath = path.join(dir, "mux.toml");
-  writeFileSync(configPath, TOML.stringify({ status_socket: path.join(dir, "daemon.sock"), servers: tables } as any));
+  writeFileSync(configPath, TOML.stringify({ status_socket: path.join(dir, "daemon.sock"), ...extra, servers: tables } as any));
   return { configPath, sockets };
 }
 
@@ -161,10 +164,13 @@ export async function canConnectTcp(port: number): Promise<boolean> {
 export async function startDaemon(
   bins: MuxBinaries,
   servers: MuxServerSpec[],
-  opts: { maxActive?: number; timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { maxActive?: number; timeoutMs?: number; env?: Record<string, string>; http?: boolean } = {},
 ): Promise<RunningDaemon> {
   const dir = tempDir();
-  const { configPath, sockets } = writeMuxConfig(dir, servers, opts.maxActive ?? 512, opts.env);
+  const tokenFile = path.join(dir, "http-token");
+  // port 0: the daemon logs the port it got
+  const extra = opts.http ? { http: { listen: "127.0.0.1:0", token_file: tokenFile } } : {};
+  const { configPath, sockets } = writeMuxConfig(dir, servers, opts.maxActive ?? 512, opts.env, extra);
   const proc = Bun.spawn([...bins.cli, "--config", configPath], {
     cwd: REPO,
     stdin: "ignore",
@@ -195,6 +201,22 @@ export async function startDaemon(
       throw new Error(`rmcp-mux sockets not listening within ${opts.timeoutMs ?? 15_000} ms:\n${stderrTail.join("\n")}`);
     }
     await Bun.sleep(10); // polling: a socket starting to listen has no event we can wait on
+  }
+  if (opts.http) {
+    // the front starts after the servers: its line comes a moment after the sockets listen
+    for (;;) {
+      const line = daemon.stderrTail.find((l) => l.includes("http: listening on"));
+      const m = line ? /http: listening on (\S+)\/mcp/.exec(line) : null;
+      if (m) {
+        daemon.http = { base: m[1]!, token: readFileSync(tokenFile, "utf8").trim() };
+        break;
+      }
+      if (Date.now() > deadline || proc.exitCode !== null) {
+        await daemon.stop();
+        throw new Error(`rmcp-mux HTTP front not listening:\n${stderrTail.join("\n")}`);
+      }
+      await Bun.sleep(10); // polling the log tail, which has no event of its own
+    }
   }
   return daemon;
 }

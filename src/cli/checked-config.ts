@@ -17,12 +17,13 @@ export class CheckFailed extends Error {
 
 /** `signal` ends the check child at once (a stop signal during start-up must not wait for the check). */
 export async function checkedConfig(
-  args: { config?: string; only?: string; except?: string },
+  args: { config?: string; only?: string; except?: string; http?: string },
   signal?: AbortSignal,
 ): Promise<LoadedConfig> {
   const argv = selfCommand(["check", "--json", "--reveal-env", "--config", args.config as string]);
   if (args.only !== undefined) argv.push("--only", args.only);
   if (args.except !== undefined) argv.push("--except", args.except);
+  if (args.http !== undefined) argv.push("--http", args.http);
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const kill = () => p.kill("SIGKILL");
   signal?.addEventListener("abort", kill, { once: true });

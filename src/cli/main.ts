@@ -12,6 +12,7 @@ const subCommands = {
   "daemon-status": () => import("./commands/daemon-status.ts").then((m) => m.default),
   reload: () => import("./commands/reload.ts").then((m) => m.default),
   health: () => import("./commands/health.ts").then((m) => m.default),
+  "http-token": () => import("./commands/http-token.ts").then((m) => m.default),
   scan: () => import("./commands/scan.ts").then((m) => m.default),
   rewire: () => import("./commands/rewire.ts").then((m) => m.default),
   wizard: () => import("./commands/wizard.ts").then((m) => m.default),

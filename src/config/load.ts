@@ -6,6 +6,7 @@ import TOML from "@iarna/toml";
 import type { ArkErrors } from "arktype";
 import type { MuxConfig, ServerConfig } from "./schema.ts";
 import { ConfigError, type ConfigErrorInit, describeValue, formatConfigError, keyPath } from "./errors.ts";
+import { type HttpConfig, resolveHttp } from "./http.ts";
 import { expandHome, MAX_SOCKET_PATH_BYTES, resolveFrom, socketPathTooLong } from "./paths.ts";
 
 export type { ServerConfig };
@@ -17,9 +18,16 @@ export interface LoadedConfig {
   statusSocket: string;
   /** In file order, defaults applied, `socket`/`cwd`/`status_file` absolute. */
   servers: ServerConfig[];
+  /** The Streamable HTTP front's settings; null when [http] has no `listen` and no `--http` was given. */
+  http: HttpConfig | null;
 }
 
-export async function loadConfig(configPath: string): Promise<LoadedConfig> {
+export interface LoadOptions {
+  /** `--http ADDR`: turns the front on (or moves it), over [http].listen. */
+  http?: string;
+}
+
+export async function loadConfig(configPath: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
   const file = path.resolve(expandHome(configPath));
   let text: string;
   try {
@@ -29,17 +37,17 @@ export async function loadConfig(configPath: string): Promise<LoadedConfig> {
     const detail = code === "ENOENT" ? "config file not found" : `cannot read config file (${code ?? String(err)})`;
     throw new ConfigError({ file, detail, cause: err });
   }
-  return parseConfigText(text, file, /\.json$/i.test(file) ? "json" : "toml");
+  return parseConfigText(text, file, /\.json$/i.test(file) ? "json" : "toml", opts);
 }
 
 /** Async only because it imports the schema (arktype) on first use; it touches no files. */
-export async function parseConfigText(text: string, file: string, format: "toml" | "json"): Promise<LoadedConfig> {
+export async function parseConfigText(text: string, file: string, format: "toml" | "json", opts: LoadOptions = {}): Promise<LoadedConfig> {
   file = path.resolve(file);
-  return validateConfig(parseSyntax(text, file, format), file);
+  return validateConfig(parseSyntax(text, file, format), file, opts);
 }
 
 /** Validates an already-parsed config object (what a TOML or JSON file holds); `file` anchors relative paths. */
-export async function validateConfig(raw: unknown, file: string): Promise<LoadedConfig> {
+export async function validateConfig(raw: unknown, file: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
   file = path.resolve(file);
   const { ConfigSchema, ServerName, SchemaErrors } = await import("./schema.ts");
   const out = ConfigSchema(raw);
@@ -51,7 +59,7 @@ export async function validateConfig(raw: unknown, file: string): Promise<Loaded
       throw new ConfigError({ file, server: name, detail });
     }
   }
-  return resolvePaths(file, out);
+  return resolvePaths(file, out, opts);
 }
 
 function parseSyntax(text: string, file: string, format: "toml" | "json"): unknown {
@@ -106,7 +114,7 @@ function fromArkErrors(file: string, errors: ArkErrors): ConfigError {
   return new ConfigError({ ...first, detail: formatConfigError({ ...first, file: "" }) + lines.join("") });
 }
 
-function resolvePaths(file: string, cfg: MuxConfig): LoadedConfig {
+function resolvePaths(file: string, cfg: MuxConfig, opts: LoadOptions): LoadedConfig {
   if (Object.keys(cfg.servers).length === 0) {
     const expected = "at least one [servers.NAME] table";
     throw new ConfigError({ file, key: "servers", expected, detail: `servers: ${expected} is required` });
@@ -138,7 +146,8 @@ function resolvePaths(file: string, cfg: MuxConfig): LoadedConfig {
     }
     return s;
   });
-  return { file, statusSocket, servers };
+  const http = resolveHttp(cfg.http, opts.http, file, dir);
+  return { file, statusSocket, servers, http };
 }
 
 /** `--only a,b` / `--except c`. Pass the config file so errors can say where the known names come from. */

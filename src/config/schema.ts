@@ -1,5 +1,6 @@
 // Importing this module loads arktype (~120 ms, ~46 MB): only load.ts may import it, and only lazily.
 import { type } from "arktype";
+import { HTTP_DEFAULTS } from "./http.ts";
 
 // `expected` is set through configure() rather than describe(): for unions (boolean) arktype 2.2 otherwise puts a
 // whole sentence into `expected`, and errors.ts builds its own sentence around it.
@@ -72,11 +73,22 @@ export const ServerTableSchema = serverFields.narrow(backoffOrdered);
 /** One resolved server: the table plus its name; `socket`, `cwd`, `status_file` are absolute after load. */
 export const ServerSchema = type({ "...": serverFields, "+": "reject", name: ServerName }).narrow(backoffOrdered);
 
+// The [http] table (README.md, "Configuration"); `listen` absent = the front is off unless `--http ADDR`.
+const httpFields = type({
+  "+": "reject",
+  "listen?": expect(type("string > 0"), 'an address "HOST:PORT"'),
+  token_file: path.default(HTTP_DEFAULTS.token_file),
+  allowed_origins: expect(type("string[]"), "an array of origin strings").default(() => []),
+  session_idle_ms: ms1.default(HTTP_DEFAULTS.session_idle_ms),
+  allow_remote: bool.default(HTTP_DEFAULTS.allow_remote),
+});
+
 /** The whole file. `status_socket` defaults to "daemon.sock", which load.ts resolves beside the config file. */
 export const ConfigSchema = type({
   "+": "reject",
   servers: expect(type.Record("string", ServerTableSchema), "a table of [servers.NAME] tables"),
   status_socket: path.default("daemon.sock"),
+  "http?": httpFields,
 });
 
 export type ServerTable = typeof ServerTableSchema.infer;

@@ -14,11 +14,15 @@ import { planRestore, type RestorePlan, type RewireRecord, sha256 } from "../onb
 import { atomicWrite, backupFile, doneRecordOf, listBackups, markRecordDone, recordOf, writeRecord } from "./files.ts";
 import { formatOf } from "./format.ts";
 import type { HostDef, HostFileSpec } from "./types.ts";
+import type { HttpConfig } from "../config/http.ts";
+import type { HttpTarget } from "../onboard/rewire.ts";
 
 export interface ManifestState {
   file: string;
   text: string;
   servers: ExistingServer[];
+  /** Its [http] settings when it sets `listen` (what `--transport http` entries point at). */
+  http: HttpConfig | null;
 }
 
 /** The manifest as our own loader sees it; undefined when there is none yet. Throws ConfigError when it is invalid. */
@@ -26,7 +30,8 @@ export async function readManifest(file: string): Promise<ManifestState | undefi
   if (!existsSync(file)) return undefined;
   const text = await readFile(file, "utf8");
   const cfg = await parseConfigText(text, file, "toml");
-  return { file, text, servers: cfg.servers.map((s) => ({ name: s.name, cmd: s.cmd, args: s.args, cwd: s.cwd, env: s.env, socket: s.socket })) };
+  const servers = cfg.servers.map((s) => ({ name: s.name, cmd: s.cmd, args: s.args, cwd: s.cwd, env: s.env, socket: s.socket }));
+  return { file, text, servers, http: cfg.http };
 }
 
 /**
@@ -63,14 +68,14 @@ export async function rewireFile(
   spec: HostFileSpec,
   servers: readonly ExistingServer[],
   proxy: string,
-  opts: { dryRun: boolean; manifestLabel: string; manifest?: string },
+  opts: { dryRun: boolean; manifestLabel: string; manifest?: string; http?: HttpTarget },
 ): Promise<RewireOutcome> {
   const out: RewireOutcome = { host, file: spec.path, diff: "" };
   const read = await readHostFile(host, spec);
   if (!read) return { ...out, error: "file not found" };
   if (read.error || read.text === undefined) return { ...out, error: `${read.error ?? "unreadable"}; the file was left untouched` };
   try {
-    out.plan = planRewire(host, { text: read.text, entries: read.entries }, servers, proxy, opts.manifestLabel, opts.manifest);
+    out.plan = planRewire(host, { text: read.text, entries: read.entries }, servers, proxy, opts.manifestLabel, opts.manifest, opts.http);
   } catch (e) {
     return { ...out, error: (e as Error).message };
   }

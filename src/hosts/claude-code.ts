@@ -16,4 +16,5 @@ export const claudeCode: HostDef = {
     { scope: "user", path: path.join(ctx.env.CLAUDE_CONFIG_DIR || ctx.home, LOCATION) },
   ],
   containers: [["mcpServers"], ["projects", "*", "mcpServers"]],
+  httpEntry: (url, headers) => ({ type: "http", url, headers }),
 };

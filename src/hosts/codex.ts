@@ -16,4 +16,5 @@ export const codex: HostDef = {
     { scope: "user", path: path.join(ctx.env.CODEX_HOME || path.join(ctx.home, ".codex"), LOCATION) },
   ],
   containers: [["mcp_servers"]],
+  httpEntry: (url, headers) => ({ url, http_headers: headers }),
 };

@@ -88,6 +88,25 @@ export function proxyEntry(host: HostDef, raw: Record<string, unknown>, proxy: s
   return host.finishProxyEntry ? host.finishProxyEntry(out) : out;
 }
 
+/** Keys that say where a remote server is: replaced as a whole by the host's own HTTP spelling. */
+const TRANSPORT_KEYS = new Set(["type", "url", "httpUrl", "serverUrl", "headers", "http_headers", "transport"]);
+
+/**
+ * The Streamable HTTP replacement for a stdio entry: the host's own keys stay (timeouts, tool filters, disabled…),
+ * launch and transport keys go, the host's URL spelling comes in. Undefined for a host that takes no URL entries.
+ */
+export function httpEntry(host: HostDef, raw: Record<string, unknown>, url: string, token: string): Record<string, unknown> | undefined {
+  if (host.httpEntry === undefined) return undefined;
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!LAUNCH_KEYS.has(k) && !TRANSPORT_KEYS.has(k)) kept[k] = v;
+  return { ...host.httpEntry(url, { Authorization: `Bearer ${token}` }), ...kept };
+}
+
+/** The URL of one server on the daemon's HTTP front. */
+export function serverUrl(base: string, server: string): string {
+  return `${base}/mcp/${encodeURIComponent(server)}`;
+}
+
 /**
  * What makes two entries the same server: command, args, cwd and every env value. Two hosts whose env differs (their
  * own memory file, a token only one of them should hold) must not share one process.

@@ -17,4 +17,6 @@ export const gemini: HostDef = {
     { scope: "workspace", path: path.join(ctx.workspace, LOCATION), folder: ctx.workspace },
   ],
   containers: [["mcpServers"]],
+  // `url` would mean SSE to Gemini CLI; `httpUrl` is its streamable HTTP.
+  httpEntry: (url, headers) => ({ httpUrl: url, headers }),
 };

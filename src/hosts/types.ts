@@ -30,6 +30,11 @@ export interface HostDef {
   containers: readonly ContainerPattern[];
   /** Host-specific touch on a proxy entry (VS Code wants `"type": "stdio"`); the generic shape is built first. */
   finishProxyEntry?(entry: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * The host's own spelling of a Streamable HTTP entry, merged over the entry's kept keys. Absent: the host
+   * takes no URL entries (Claude Desktop's local config is stdio only), and keeps the proxy.
+   */
+  httpEntry?(url: string, headers: Record<string, string>): Record<string, unknown>;
 }
 
 /**

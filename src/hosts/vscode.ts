@@ -22,4 +22,5 @@ export const vscode: HostDef = {
   containers: [["servers"]],
   // VS Code documents `type` on every entry; keep it first, where its own editor puts it.
   finishProxyEntry: (e) => ("type" in e ? e : { type: "stdio", ...e }),
+  httpEntry: (url, headers) => ({ type: "http", url, headers }),
 };

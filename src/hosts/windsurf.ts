@@ -10,4 +10,5 @@ export const windsurf: HostDef = {
   format: "json",
   files: (ctx: HostContext) => [{ scope: "user", path: path.join(ctx.home, LOCATION) }],
   containers: [["mcpServers"]],
+  httpEntry: (url, headers) => ({ serverUrl: url, headers }),
 };

@@ -3,7 +3,7 @@
  * match a server in mux.toml, so the proxy's socket is one the daemon really serves), the new text, and a check that
  * the new text parses to exactly the old document with those entries swapped. Pure.
  */
-import { proxyEntry, serverKey } from "../hosts/entry.ts";
+import { httpEntry, proxyEntry, serverKey, serverUrl } from "../hosts/entry.ts";
 import { relativeNote } from "../hosts/relative-paths.ts";
 import { type EntryEdit, formatOf } from "../hosts/format.ts";
 import type { HostDef, HostEntry } from "../hosts/types.ts";
@@ -24,6 +24,13 @@ export interface RewirePlan {
 }
 
 
+/** `--transport http`: URL entries on the daemon's HTTP front instead of proxy entries. */
+export interface HttpTarget {
+  /** `http://127.0.0.1:7337` */
+  base: string;
+  token: string;
+}
+
 export function planRewire(
   host: HostDef,
   file: { text: string; entries: HostEntry[] },
@@ -32,6 +39,7 @@ export function planRewire(
   manifestLabel = "mux.toml",
   /** The manifest's absolute path, written into each proxy entry as `--config` (see proxyEntry). */
   config?: string,
+  http?: HttpTarget,
 ): RewirePlan {
   const byKey = new Map(servers.map((s) => [serverKey(s), s]));
   const plan: RewirePlan = { before: file.text, after: file.text, changes: [], skipped: [], alreadyWired: [], remote: [] };
@@ -45,7 +53,13 @@ export function planRewire(
     else {
       const server = byKey.get(serverKey(e));
       if (!server) plan.skipped.push({ entry: e, reason: `has no server with the same command, args, cwd and env in ${manifestLabel}` });
-      else edits.push({ container: e.container, name: e.name, entry: proxyEntry(host, e.raw, proxy, server.socket, config), source: e, server });
+      else {
+        const entry = http
+          ? httpEntry(host, e.raw, serverUrl(http.base, server.name), http.token)
+          : proxyEntry(host, e.raw, proxy, server.socket, config);
+        if (entry === undefined) plan.skipped.push({ entry: e, reason: `${host.label} takes no URL entries` });
+        else edits.push({ container: e.container, name: e.name, entry, source: e, server });
+      }
     }
   }
   if (edits.length === 0) return plan;

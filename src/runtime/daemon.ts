@@ -2,12 +2,13 @@
  * The daemon: every selected server started in parallel, its control socket, one shutdown path
  * for signals and callers, and config reload (the running set turned into a new one).
  */
+import type { HttpConfig } from "../config/http.ts";
 import type { ServerConfig } from "../config/schema.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { acceptGate } from "./accept-gate.ts";
 import { ControlServer } from "./control-server.ts";
 import { guardFdLimit } from "./fd-limit.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { describeReload, ReloadError, type ReloadSummary } from "./reload.ts";
 import type { Listener } from "./listener.ts";
 import type { MuxServer, ServerDeps } from "./server.ts";
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   loadConfig?: () => Promise<ServerConfig[]>;
   /** Sockets already bound while the config was being checked, by socket path; each server takes its own. */
   early?: ReadonlyMap<string, Listener>;
+  /** The Streamable HTTP front's settings; none (the default) leaves it off and unloaded. */
+  http?: HttpConfig | null;
   /** How servers start children and bind their fronts (the real ones by default; tests pass their own). */
   serverDeps?: ServerDeps;
 }
@@ -61,6 +64,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   // Every connection costs a file descriptor: use what the system allows, and never run out while accepting.
   await guardFdLimit(acceptGate, log);
   let stopping: Promise<void> | null = null;
+  let http: { stop(): void } | null = null;
   const set = new ServerSet(configs, log, opts.serverDeps, () => stopping !== null);
   const servers = set.servers;
   const status = (): DaemonStatus => ({
@@ -81,6 +85,7 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     stopping ??= (async () => {
       log("info", "shutting down");
       control?.stop();
+      http?.stop();
       await applying?.catch(() => {});
       await set.stopAll();
       if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);
@@ -146,6 +151,13 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
     ...[...servers.values()].map((s) => s.start(opts.early?.get(s.config.socket))),
   ]);
   const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+  if (failed.length === 0 && opts.http) {
+    try {
+      http = await startHttp(opts.http, servers, log);
+    } catch (e) {
+      failed.push(e as Error);
+    }
+  }
   if (failed.length > 0) {
     await stop();
     started(); // a reload asked for meanwhile is refused: the daemon is stopping
@@ -154,4 +166,19 @@ export async function startDaemon(configs: ServerConfig[], opts: DaemonOptions =
   started();
   log("info", `ready: ${servers.size} server(s)`);
   return { servers, status, reload, reloadConfig, stop, done };
+}
+
+/** The front's code is imported only here: a daemon without [http] never loads it. */
+async function startHttp(cfg: HttpConfig, servers: ReadonlyMap<string, MuxServer>, log: Logger): Promise<{ stop(): void }> {
+  const { HttpFront } = await import("./links/http-front.ts");
+  let front: InstanceType<typeof HttpFront>;
+  try {
+    front = new HttpFront(cfg, { lookup: (name) => servers.get(name), log });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new Error(`http: ${cfg.hostname}:${cfg.port} is already in use (set [http].listen or --http to another port)`);
+    throw e;
+  }
+  log("info", `http: listening on ${front.url}/mcp/<server> (${[...servers.keys()].map((n) => `/mcp/${n}`).join(", ")})`);
+  return front;
 }

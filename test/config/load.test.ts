@@ -96,7 +96,7 @@ describe("loadConfig accepts", () => {
   test("a TOML file setting every key, values kept as written", async () => {
     const file = write(tmpDir(), "mux.toml", FULL_TOML);
     const cfg = await loadConfig(file);
-    expect(cfg).toEqual({ file, statusSocket: "/run/mux/daemon.sock", servers: [FULL_SERVER] });
+    expect(cfg).toEqual({ file, statusSocket: "/run/mux/daemon.sock", servers: [FULL_SERVER], http: null });
   });
 
   test("a minimal server gets every default from the contract", async () => {

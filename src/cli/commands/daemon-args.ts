@@ -3,6 +3,7 @@ export const daemonArgs = {
   config: { type: "string", description: "Path to mux.toml (or a .json with the same shape)", valueHint: "PATH" },
   only: { type: "string", description: "Start only these servers (comma-separated)", valueHint: "a,b" },
   except: { type: "string", description: "Start all servers except these (comma-separated)", valueHint: "c" },
+  http: { type: "string", description: "Serve Streamable HTTP on this address (over [http].listen)", valueHint: "HOST:PORT" },
   "status-socket": { type: "string", description: "Control socket path (default: status_socket from the config)", valueHint: "PATH" },
   "show-status": { type: "boolean", description: "Print the running daemon's status for this config and exit" },
   "restart-service": { type: "string", description: "Ask the running daemon to restart one server, then exit", valueHint: "NAME" },

@@ -8,6 +8,7 @@ export interface DaemonArgs {
   config?: string;
   only?: string;
   except?: string;
+  http?: string;
   "status-socket"?: string;
   "show-status"?: boolean;
   "restart-service"?: string;
@@ -80,7 +81,7 @@ export function runDaemonCommand(args: DaemonArgs): Promise<number> {
         return next.servers;
       };
       for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onEarlyStop);
-      daemon = await startDaemon(cfg.servers, { statusSocket, handleSignals: true, loadConfig, early: bound }).catch((e: unknown) => {
+      daemon = await startDaemon(cfg.servers, { statusSocket, handleSignals: true, loadConfig, early: bound, http: cfg.http }).catch((e: unknown) => {
         if (!(e instanceof AggregateError)) throw e;
         process.stderr.write(`rmcp-mux: could not start:\n${e.message}\n`);
         return null;

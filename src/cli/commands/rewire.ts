@@ -1,6 +1,6 @@
 /**
  * `rmcp-mux rewire --host NAME`: point a host's stdio servers at rmcp-mux (proxy entries on the sockets from
- * mux.toml), with a timestamped backup and a record of each changed entry first; `--dry-run` shows the diff;
+ * mux.toml, or with `--transport http` URL entries on its HTTP front), with a timestamped backup and a record of each changed entry first; `--dry-run` shows the diff;
  * `--restore` undoes exactly the recorded entries that are still as rewire wrote them.
  */
 import { defineCommand } from "citty";
@@ -10,7 +10,9 @@ import { expandHome } from "../../config/paths.ts";
 import { CONTEXT_ARGS, defaultManifest, defaultProxy, hostContext, tildify } from "../../hosts/context.ts";
 import { HOSTS, hostById } from "../../hosts/index.ts";
 import type { HostContext, HostDef, HostFileSpec } from "../../hosts/types.ts";
-import type { RewireOutcome } from "../../hosts/apply.ts";
+import type { ManifestState, RewireOutcome } from "../../hosts/apply.ts";
+import type { HttpTarget } from "../../onboard/rewire.ts";
+import { clientBase } from "../../config/http.ts";
 import { cliErrors, UsageError } from "../resolve.ts";
 
 /**
@@ -49,6 +51,7 @@ export default defineCommand({
     path: { type: "string", description: "The host's config file (default: its usual location)", valueHint: "FILE" },
     config: { type: "string", description: "The mux.toml whose sockets to use (default ~/.rmcp-servers/rmcp-mux/mux.toml)", valueHint: "PATH" },
     proxy: { type: "string", description: "rmcp-mux-proxy to run (default: next to rmcp-mux, on PATH, or ~/.local/bin)", valueHint: "PATH" },
+    transport: { type: "string", description: 'How the host reaches rmcp-mux: "proxy" (default, stdio) or "http" (a URL on the daemon\'s [http] front)', valueHint: "proxy|http" },
     "dry-run": { type: "boolean", description: "Print a unified diff (env values masked) and write nothing" },
     restore: { type: "boolean", description: "Undo the entries rewire changed (entries changed since are refused; the rest stays)" },
     ...CONTEXT_ARGS,
@@ -57,6 +60,15 @@ export default defineCommand({
     process.exitCode = await cliErrors(async () => {
       const host = args.host ? hostById(args.host) : undefined;
       if (!host) throw new UsageError(`--host must be one of ${HOSTS.map((h) => h.id).join(", ")}${args.host ? ` (was "${args.host}")` : ""}`);
+      const transport = args.transport ?? "proxy";
+      if (transport !== "proxy" && transport !== "http") throw new UsageError(`--transport must be "proxy" or "http" (was "${transport}")`);
+      if (transport === "http" && host.httpEntry === undefined) {
+        process.stderr.write(
+          `rmcp-mux rewire: ${host.label} takes no URL entries (${host.id === "claude-desktop" ? "its local config is stdio only" : "none that rmcp-mux knows how to write"}), so it keeps the proxy: ` +
+            `run rmcp-mux rewire --host ${host.id} without --transport http\n`,
+        );
+        return 2;
+      }
       const ctx: HostContext = hostContext(args);
       const files = hostFiles(host, ctx, args.path);
       if (args.restore) return restore(host, files, ctx.home, Boolean(args["dry-run"]));
@@ -65,11 +77,12 @@ export default defineCommand({
       const state = await readManifest(manifest);
       if (!state) throw new UsageError(`no mux.toml at ${manifest}; write one first: rmcp-mux scan --manifest ${manifest} (or rmcp-mux wizard)`);
       const proxy = args.proxy ? path.resolve(expandHome(args.proxy)) : defaultProxy(ctx.home);
-      if (!existsSync(proxy)) process.stderr.write(`rmcp-mux rewire: warning: ${proxy} does not exist yet; install rmcp-mux-proxy there before restarting ${host.label}\n`);
+      const http = transport === "http" ? await httpTarget(state, tildify(manifest, ctx.home)) : undefined;
+      if (!http && !existsSync(proxy)) process.stderr.write(`rmcp-mux rewire: warning: ${proxy} does not exist yet; install rmcp-mux-proxy there before restarting ${host.label}\n`);
       let failed = false;
       for (const spec of files) {
         const dryRun = Boolean(args["dry-run"]);
-        const o = await rewireFile(host, spec, state.servers, proxy, { dryRun, manifestLabel: tildify(manifest, ctx.home), manifest });
+        const o = await rewireFile(host, spec, state.servers, proxy, { dryRun, manifestLabel: tildify(manifest, ctx.home), manifest, ...(http ? { http } : {}) });
         if (o.error) {
           failed = true;
           process.stderr.write(`rmcp-mux rewire: ${o.file}: ${o.error}\n`);
@@ -82,6 +95,16 @@ export default defineCommand({
     });
   },
 });
+
+/** Where `--transport http` entries point: the manifest's [http] front, with its token (made when missing). */
+async function httpTarget(state: ManifestState, label: string): Promise<HttpTarget> {
+  const h = state.http;
+  if (h === null)
+    throw new UsageError(`${label} has no [http] listen: add\n[http]\nlisten = "127.0.0.1:7337"\nto it, restart the daemon, and run this again`);
+  if (h.port === 0) throw new UsageError(`${label}: [http] listen has port 0 (a new port each start); name a fixed port for hosts to use`);
+  const { ensureToken } = await import("../../runtime/links/http-token.ts");
+  return { base: clientBase(h), token: ensureToken(h.tokenFile) };
+}
 
 async function restore(host: HostDef, files: HostFileSpec[], home: string, dryRun: boolean): Promise<number> {
   const { restoreFile } = await import("../../hosts/apply.ts");

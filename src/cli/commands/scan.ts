@@ -43,7 +43,7 @@ export default defineCommand({
             `Start the daemon: rmcp-mux --config ${where}\n`;
       }
       if (args.snippet) {
-        note += await writeSnippets(args.snippet, results, planned, args.proxy, target!, ctx.home);
+        note += await writeSnippets(args.snippet, results, planned, args.proxy, target!, ctx.home, existing);
         if (!manifest && planned.some((p) => !p.existing))
           note += `Some of these servers are not in ${tildify(target!, ctx.home)} yet: rmcp-mux scan --manifest ${tildify(target!, ctx.home)}\n`;
       }
@@ -63,16 +63,27 @@ async function writeSnippets(
   proxyFlag: string | undefined,
   manifest: string,
   home: string,
+  existing: { http: import("../../config/http.ts").HttpConfig | null } | undefined,
 ): Promise<string> {
   const { mkdir, writeFile } = await import("node:fs/promises");
   const { renderSnippets } = await import("../../onboard/snippets.ts");
   const folder = path.resolve(expandHome(dir));
   const proxy = proxyFlag ? path.resolve(expandHome(proxyFlag)) : defaultProxy(home);
-  const snippets = renderSnippets(results, planned, proxy, manifest);
+  const { clientBase, HTTP_DEFAULTS } = await import("../../config/http.ts");
+  const { ensureToken } = await import("../../runtime/links/http-token.ts");
+  // URL entries point at the manifest's [http] front, or at the default address until it has one.
+  const h = existing?.http ?? { hostname: "127.0.0.1", port: 7337, tokenFile: path.join(home, HTTP_DEFAULTS.token_file.slice(2)) };
+  const http = { base: clientBase(h), token: ensureToken(h.tokenFile) };
+  const snippets = renderSnippets(results, planned, proxy, manifest, http);
   await mkdir(folder, { recursive: true });
-  // Proxy entries carry no env values: nothing secret in these files.
-  for (const s of snippets) await writeFile(path.join(folder, s.fileName), s.text);
+  // Proxy entries carry no env values: nothing secret in those. URL entries carry the bearer token: 0600.
+  for (const s of snippets) await writeFile(path.join(folder, s.fileName), s.text, { mode: s.http ? 0o600 : 0o644 });
   if (snippets.length === 0) return "No host has a stdio server to point at rmcp-mux: no snippet written.\n";
-  const lines = snippets.map((s) => `  ${tildify(path.join(folder, s.fileName), home)}: ${s.entries.length} server(s) for ${s.host.label}`);
-  return `Snippets (paste over the entries of the same name; they use ${tildify(manifest, home)}):\n${lines.join("\n")}\n`;
+  const lines = snippets.map(
+    (s) => `  ${tildify(path.join(folder, s.fileName), home)}: ${s.entries.length} server(s) for ${s.host.label}${s.http ? " over HTTP (holds the token)" : ""}`,
+  );
+  const noHttp = existing?.http
+    ? ""
+    : `The .http snippets use ${http.base}: add [http] listen = "127.0.0.1:7337" to ${tildify(manifest, home)} for the daemon to serve them.\n`;
+  return `Snippets (paste over the entries of the same name; they use ${tildify(manifest, home)}):\n${lines.join("\n")}\n${noHttp}`;
 }

@@ -28,3 +28,4 @@ export interface LinkEvents {
 
 /** Takes a new link; null refuses it (it is closed at once). */
 export type AcceptLink = (link: ClientLink) => LinkEvents | null;
+
