@@ -46,6 +46,9 @@ export function renderStatus(st: DaemonStatus): string {
   const notes = st.servers
     .filter((s) => s.reason !== null || s.lastRestartReason !== null)
     .map((s) => `  ${s.name}: ${s.reason ?? `last restart: ${s.lastRestartReason}`}`);
+  const versions = st.servers
+    .filter((s) => Object.keys(s.clients.versions ?? {}).length > 0)
+    .map((s) => `  ${s.name}: ${Object.entries(s.clients.versions ?? {}).map(([v, n]) => `${v} ×${n}`).join(", ")}`);
   const launches = st.servers
     .filter((s) => s.launch !== undefined)
     .map((s) => `  ${s.name}: ${s.command.join(" ")} (${s.launch})`);
@@ -55,6 +58,7 @@ export function renderStatus(st: DaemonStatus): string {
     "",
     body,
     ...(notes.length > 0 ? ["", ...notes] : []),
+    ...(versions.length > 0 ? ["", "clients by protocol version:", ...versions] : []),
     ...(launches.length > 0 ? ["", "npx servers:", ...launches] : []),
     ...(sharing.length > 0 ? ["", "sharing:", ...sharing] : []),
   ].join("\n");

@@ -28,9 +28,10 @@ export interface ServerStatus {
   socket: string;
   /**
    * connected: connections (at most `limits.maxConnections`); active: clients with a request in flight (at
-   * most `max`, i.e. max_active_clients); waiting: requests waiting for one of those slots.
+   * most `max`, i.e. max_active_clients); waiting: requests waiting for one of those slots; versions: how
+   * many connected clients speak each protocol version (a client that named none yet is left out).
    */
-  clients: { connected: number; active: number; waiting: number; max: number };
+  clients: { connected: number; active: number; waiting: number; max: number; versions?: Record<string, number> };
   pending: number;
   /** Requests answered by the backend since the daemon started. */
   served: number;

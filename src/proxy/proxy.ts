@@ -12,7 +12,7 @@ import { dialUnix, type DialedLink } from "../runtime/links/unix-dial.ts";
 import { LineDecoder } from "../wire/framing.ts";
 import { helloLine } from "../wire/hello.ts";
 import { errorLine, INTERNAL_ERROR, NULL_ID } from "../wire/jsonrpc.ts";
-import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel } from "../wire/scan.ts";
+import { emptySpans, methodOf, quickRequestSpan, quickResponseId, scanTopLevel, type Spans } from "../wire/scan.ts";
 
 export interface ProxyOptions {
   socket: string;
@@ -57,6 +57,11 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   const spans = emptySpans();
   /** Raw id text of each host request the daemon has not answered yet. */
   const open = new Set<string>();
+  /**
+   * The host's open `subscriptions/listen` streams (2026-07-28): answered only when someone ends them, so
+   * stdin's end does not wait for them; a lost daemon connection still ends them with an error.
+   */
+  const streams = new Set<string>();
   let initLine: string | null = null;
   let stdinDone = false;
   let link: DialedLink | null = null;
@@ -84,7 +89,7 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     if (isAnswer) {
       const rawId = line.slice(spans.idStart, spans.idEnd);
       if (rawId === REPLAY_ID) return; // the answer to our own replayed handshake
-      open.delete(rawId);
+      if (!open.delete(rawId)) streams.delete(rawId);
     }
     toHost(line);
     if (stdinDone) finishIfDrained();
@@ -134,10 +139,11 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
     link = null;
     if (refused !== null) return onRefused(refused);
     // Requests that may have reached a server are answered, never resent.
-    for (const rawId of open) {
+    for (const rawId of [...open, ...streams]) {
       toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon connection lost before the answer arrived", "backend_unavailable"));
     }
     open.clear();
+    streams.clear();
     flushHost();
     if (stdinDone) return settle(0);
     if (reconnecting) return;
@@ -188,13 +194,14 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
           toHost(errorLine(rawId, INTERNAL_ERROR, "rmcp-mux daemon is not reachable right now; retry shortly", "backend_unavailable"));
           return flushHost();
         }
-        open.add(rawId);
+        if (isListen(line, spans)) streams.add(rawId);
+        else open.add(rawId);
         if (initLine === null && methodOf(line, spans) === "initialize") initLine = line;
       } else if (spans.idStart < 0 && spans.methodStart >= 0 && methodOf(line, spans) === "notifications/cancelled") {
         // A cancelled request gets no answer: stop waiting for it, or stdin's end would wait --drain-ms.
         try {
           const rid = (JSON.parse(line) as { params?: { requestId?: unknown } }).params?.requestId;
-          if (rid !== undefined) open.delete(JSON.stringify(rid));
+          if (rid !== undefined && !open.delete(JSON.stringify(rid))) streams.delete(JSON.stringify(rid));
         } catch {
           // the daemon answers malformed JSON itself
         }
@@ -237,6 +244,15 @@ export async function runProxy(o: ProxyOptions): Promise<number> {
   const code = await finished;
   (link as DialedLink | null)?.end();
   return code;
+}
+
+const LISTEN = '"method":"subscriptions/listen"';
+
+/** A request line for `subscriptions/listen`: its method where SDKs put it (first, or right after the id), or found by a scan. */
+function isListen(line: string, spans: Spans): boolean {
+  if (line.startsWith('{"method":')) return line.startsWith(LISTEN, 1);
+  if (line.startsWith(',"method":', spans.idEnd)) return line.startsWith(LISTEN, spans.idEnd + 1);
+  return line.includes(LISTEN) && scanTopLevel(line, spans) && methodOf(line, spans) === "subscriptions/listen";
 }
 
 /** No daemon: the host's first request (its `initialize`) gets an error saying what to do, never silence. */

@@ -18,8 +18,12 @@ export interface RouterContext {
   emit(cid: number, line: string): void;
   /** One line to the backend, as is. */
   toBackend(line: string): void;
-  /** A client's request, opened at the backend under a fresh id; `kind` says what its answer needs. */
-  forward(c: Session, msg: Record<string, unknown>, line: string, deadline: number, kind: Kind): void;
+  /** A client's request, opened at the backend under a fresh id (returned); `kind` says what its answer needs. */
+  forward(c: Session, msg: Record<string, unknown>, line: string, deadline: number, kind: Kind): number;
+  /** The open request with backend id `bid`, if any. */
+  pendingOf(bid: number): Pending | undefined;
+  /** The backend's era, once its handshake showed it. */
+  modernBackend(): boolean;
   /** A request of the mux's own; returns its backend id. */
   internal(method: string, params: unknown, kind?: Kind): number;
   /** Closes an open request without an answer: out of the table, its client's chain and its progress token. */

@@ -18,6 +18,7 @@ import type { ServerRequests } from "./families/server-requests.ts";
 import type { SessionMeta } from "./families/session-meta.ts";
 import type { SharingWatch } from "./families/sharing-watch.ts";
 import type { Tasks } from "./families/tasks.ts";
+import type { Eras } from "./era/eras.ts";
 import type { Session } from "./session.ts";
 
 export interface Families {
@@ -31,6 +32,8 @@ export interface Families {
   sharing: SharingWatch;
   roots: RootsChanged;
   meta: SessionMeta;
+  /** The 2026-07-28 era and the bridges between eras (era/). */
+  eras: Eras;
 }
 
 type Msg = Record<string, unknown>;
@@ -53,25 +56,53 @@ export interface DispatchTable {
   readonly server: ReadonlyMap<string, ServerNotificationRule>;
 }
 
-/** Names inside `params` that carry a rule: `_meta.progressToken` (cancel-progress) and `task` (tasks). */
-export const PARAM_RULES: readonly string[] = ["progressToken", "task"];
+/**
+ * Names inside `params` that carry a rule: `_meta.progressToken` (cancel-progress), `task` (tasks), a
+ * per-request log level and a retry's `inputResponses` (era/).
+ */
+export const PARAM_RULES: readonly string[] = ["progressToken", "task", "inputResponses", "io.modelcontextprotocol/logLevel"];
+
+/** The method of a backend notification line (these are rare: parsing it is fine). */
+function methodOfLine(line: string): string {
+  return String((JSON.parse(line) as { method?: unknown }).method);
+}
 
 export function dispatchTable(f: Families): DispatchTable {
-  const { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, sharing, roots } = f;
-  const subscription: RequestRule = { handle: (c, m, l, d) => resources.subscription(c, m, l, d) };
+  const { lifecycle, cancelProgress, resources, tasks, serverRequests, eras, sharing, roots } = f;
+  const { listen, logs } = eras;
+  const tagged: ServerNotificationRule = (l) => listen.serverNotification(methodOfLine(l), l);
+  const subscription: RequestRule = { handle: (c, m, l, d) => eras.listen.subscription(c, m, l, d) };
   const ownTask: RequestRule = { handle: (c, m, l, d) => tasks.ownTask(c, m, l, d) };
   return {
     request: new Map<string, RequestRule>([
-      ["initialize", { handle: (c, m, l) => lifecycle.initialize(c, m, l), beforeReady: true }],
+      [
+        "initialize",
+        {
+          handle: (c, m, l) => {
+            eras.noteInitialize(c, m);
+            lifecycle.initialize(c, m, l);
+          },
+          beforeReady: true,
+        },
+      ],
+      ["server/discover", { handle: (c, m, l, d) => eras.discover(c, m, l, d), beforeReady: true }],
+      ["subscriptions/listen", { handle: (c, m, l, d) => listen.listen(c, m, l, d) }],
       ["ping", { handle: (c, m, l) => lifecycle.ping(c, m, l), beforeReady: true }],
-      ["logging/setLevel", { handle: (c, m, l, d) => logging.setLevel(c, m, l, d) }],
+      ["logging/setLevel", { handle: (c, m, l, d) => f.logging.setLevel(c, m, l, d) }],
       ["resources/subscribe", subscription],
       ["resources/unsubscribe", subscription],
       ["tasks/get", ownTask],
       ["tasks/result", ownTask],
       ["tasks/cancel", ownTask],
       ["tasks/list", { handle: (c, m, l, d) => tasks.list(c, m, l, d) }],
-      ["tools/list", { handle: (c, m, l, d) => sharing.listTools(c, m, l, d) }],
+      [
+        "tools/list",
+        {
+          // Its answer is read for sharing hints only where nothing reshapes it (a client of the backend's era).
+          handle: (c, m, l, d) =>
+            sharing.wantsTools && (c.era === "modern") === lifecycle.modernBackend ? sharing.listTools(c, m, l, d) : eras.request(c, m, l, d),
+        },
+      ],
     ]),
     notification: new Map<string, NotificationRule>([
       [
@@ -82,15 +113,19 @@ export function dispatchTable(f: Families): DispatchTable {
         },
       ],
       ["notifications/roots/list_changed", (c) => roots.clientChanged(c)],
-      ["notifications/cancelled", (c, m) => cancelProgress.clientCancelled(c, m)],
+      ["notifications/cancelled", (c, m) => listen.cancelled(c, m) || cancelProgress.clientCancelled(c, m)],
     ]),
     server: new Map<string, ServerNotificationRule>([
       ["notifications/progress", (l) => cancelProgress.serverProgress(l)],
       ["notifications/cancelled", (l) => cancelProgress.serverCancelled(l)],
-      ["notifications/message", (l) => logging.serverMessage(l)],
+      ["notifications/message", (l) => logs.serverMessage(l)],
       ["notifications/tasks/status", (l) => tasks.serverStatus(l)],
       ["notifications/elicitation/complete", (l) => serverRequests.serverElicitationComplete(l)],
-      ["notifications/resources/updated", (l) => resources.serverUpdated(l)],
+      ["notifications/resources/updated", tagged],
+      ["notifications/tools/list_changed", tagged],
+      ["notifications/prompts/list_changed", tagged],
+      ["notifications/resources/list_changed", tagged],
+      ["notifications/subscriptions/acknowledged", tagged],
     ]),
   };
 }

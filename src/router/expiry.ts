@@ -94,7 +94,11 @@ export class Expiry {
       case Kind.CreatesTask:
       case Kind.ListsTasks:
       case Kind.Subscribes:
-      case Kind.ListsTools: {
+      case Kind.ListsTools:
+      case Kind.ToModern:
+      case Kind.ToModernCacheable:
+      case Kind.ToLegacy:
+      case Kind.Listen: {
         ctx.counters.timeouts++;
         const c = p.client;
         if (c === null) return;
@@ -109,6 +113,7 @@ export class Expiry {
       case Kind.Ping:
         return lifecycle.probeSettled(p.bid, false);
       case Kind.Internal:
+      case Kind.MuxListen:
         return;
     }
   }

@@ -7,11 +7,12 @@
  * mux request. Scratch spans are this file's own: a nested call never overwrites its caller's.
  */
 import { NULL_ID, requestLine, type JsonId } from "../wire/jsonrpc.ts";
-import { emptyRequestSpans, scanPlainRequest } from "../wire/plain-request.ts";
-import { emptySpans, plainIntegerAt, quickRequestId, scanTopLevel, splice } from "../wire/scan.ts";
+import { emptyRequestSpans } from "../wire/plain-request.ts";
+import { emptySpans, quickRequestId, scanTopLevel, splice } from "../wire/scan.ts";
 import type { RouterContext } from "./context.ts";
 import type { Families } from "./dispatch.ts";
 import { append, type PendingTable, unlink } from "./pending.ts";
+import { plainKey } from "./plain-path.ts";
 import { Kind, type Pending, type Session } from "./session.ts";
 
 type Msg = Record<string, unknown>;
@@ -31,7 +32,7 @@ export class Outbound {
   ) {}
 
   /** A client's request, opened at the backend under a fresh id; `kind` says what its answer needs. */
-  forward(c: Session, msg: Msg, line: string, deadline: number, kind: Kind): void {
+  forward(c: Session, msg: Msg, line: string, deadline: number, kind: Kind): number {
     const bid = this.nextBackendId++;
     const s = this.spans;
     const id = msg.id as JsonId;
@@ -51,31 +52,19 @@ export class Outbound {
     }
     this.track(c, bid, kind, id, rawId, deadline, token);
     this.ctx.toBackend(out);
+    return bid;
   }
 
   /** The common request forwarded unparsed: no escapes, a plain integer or string id, a method with no rule of its own. */
   plainRequest(c: Session, line: string): boolean {
     const s = this.plain;
-    if (!scanPlainRequest(line, s) || s.idStart < 0 || s.methodStart < 0) return false;
-    if (s.jsonrpcEnd - s.jsonrpcStart !== 5 || !line.startsWith('"2.0"', s.jsonrpcStart)) return false;
-    if (line.charCodeAt(s.methodStart) !== 34 || this.hasOwnRule(line, s.methodStart + 1, s.methodEnd - 1)) return false;
-    let key: JsonId;
-    if (line.charCodeAt(s.idStart) === 34) key = line.slice(s.idStart + 1, s.idEnd - 1);
-    else {
-      key = plainIntegerAt(line, s.idStart, s.idEnd);
-      if (key < 0) return false;
-    }
+    const key = plainKey(line, s, this.ownRules());
+    if (key === null) return false;
     const bid = this.nextBackendId++;
     const deadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
     this.track(c, bid, Kind.Client, key, line.slice(s.idStart, s.idEnd), deadline, 0);
     this.ctx.toBackend(this.f().meta.stamp(c.id, splice(line, s.idStart, s.idEnd, String(bid))));
     return true;
-  }
-
-  private hasOwnRule(line: string, start: number, end: number): boolean {
-    const len = end - start;
-    for (const m of this.ownRules()) if (m.length === len && line.startsWith(m, start)) return true;
-    return false;
   }
 
   /** A client request is now open at the backend as `bid`. */
@@ -97,7 +86,8 @@ export class Outbound {
   internal(method: string, params: unknown, kind: Kind = Kind.Internal): number {
     const bid = this.nextBackendId++;
     if (this.pending.size === 0) this.ctx.arm();
-    const deadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
+    // The mux's own listen lasts as long as the backend does.
+    const deadline = kind === Kind.MuxListen ? Infinity : this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
     this.pending.add({ bid, kind, client: null, rawId: NULL_ID, key: 0, deadline, token: 0, prev: null, next: null });
     this.ctx.toBackend(requestLine(bid, method, params));
     return bid;

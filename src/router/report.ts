@@ -12,9 +12,11 @@ export function routerStats(
   let queued = 0;
   // Clients' requests only: the mux's own (heartbeat pings, the handshake, subscriptions) are not "pending requests".
   let pending = 0;
+  const versions: Record<string, number> = {};
   for (const c of sessions.values()) {
     queued += c.queue.length;
     pending += c.open;
+    if (c.version !== "") versions[c.version] = (versions[c.version] ?? 0) + 1;
   }
   return {
     connected: sessions.size,
@@ -24,6 +26,7 @@ export function routerStats(
     queued,
     ...counters,
     subscriptions: f.resources.subscriptions.size,
+    versions,
   };
 }
 
@@ -41,5 +44,6 @@ export function routerFootprint(sessions: ReadonlyMap<number, Session>, pending:
     serverRequestIds: sr.byBackend,
     elicitations: sr.elicitations,
     workspaces: f.meta.size,
+    eras: f.eras.size,
   };
 }

@@ -51,6 +51,8 @@ export class Router {
       emit: (cid, line) => this.emit(cid, line),
       toBackend: (line) => host.toBackend(line),
       forward: (c, msg, line, deadline, kind) => this.out.forward(c, msg, line, deadline, kind),
+      pendingOf: (bid) => this.pending.get(bid),
+      modernBackend: () => this.f.lifecycle.modernBackend,
       internal: (method, params, kind) => this.out.internal(method, params, kind),
       drop: (p) => this.out.drop(p),
       rawIdOf: (line) => this.rawIdOf(line),
@@ -82,7 +84,9 @@ export class Router {
       if (c === undefined || (!c.slot && !admitted && this.admission.hold(c, line))) return;
       const state = this.f.lifecycle.state;
       if (state === "idle") this.host.wantBackend();
-      if (state === "ready" && c.phase !== Phase.Initializing && this.out.plainRequest(c, line)) return;
+      // The fast path serves a client of the backend's own era, once its first line showed which it is.
+      const sameEra = c.classified && (c.era === "modern") === this.f.lifecycle.modernBackend;
+      if (state === "ready" && sameEra && c.phase !== Phase.Initializing && this.out.plainRequest(c, line)) return;
       let msg: unknown;
       try {
         msg = JSON.parse(line);
@@ -139,6 +143,7 @@ export class Router {
   private dispatch(c: Session, msg: Msg, line: string): void {
     const method = msg.method;
     const hasId = "id" in msg;
+    if (!c.classified && typeof method === "string") this.f.eras.classify(c, msg);
     if (msg.jsonrpc !== "2.0") {
       return this.invalid(c.id, hasId && isValidId(msg.id) ? JSON.stringify(msg.id) : NULL_ID, 'jsonrpc must be "2.0"');
     }
@@ -148,7 +153,7 @@ export class Router {
       return this.clientRequest(c, method, msg, line, this.ctx.clock.now() + this.opts.requestTimeoutMs);
     }
     if (method === undefined && hasId && ("result" in msg || "error" in msg)) {
-      if (!this.f.serverRequests.answer(c.id, msg, line)) {
+      if (!this.f.serverRequests.answer(c.id, msg, line) && !this.f.eras.rounds.answer(c, msg)) {
         this.host.log("debug", `client ${c.id} answered a request it was never sent (id ${JSON.stringify(msg.id)}), dropped`);
       }
       return;
@@ -177,7 +182,7 @@ export class Router {
       return;
     }
     if (rule !== undefined) return rule.handle(c, msg, line, deadline);
-    this.f.tasks.forward(c, msg, line, deadline);
+    this.f.eras.request(c, msg, line, deadline);
   }
 
   private clientNotification(c: Session, method: string, msg: Msg, line: string): void {
@@ -246,8 +251,8 @@ export class Router {
       if (s.idStart >= 0) return this.f.serverRequests.route(method, line, s.idStart, s.idEnd);
       const rule = this.table.server.get(method);
       if (rule !== undefined) return rule(line);
-      // list_changed and anything we do not know: every client that finished its handshake.
-      for (const c of this.sessions.values()) if (c.phase === Phase.Ready) this.emit(c.id, line);
+      // Anything we do not know: every 2025 client that finished its handshake (modern clients get listens' only).
+      for (const c of this.sessions.values()) if (c.phase === Phase.Ready && c.era === "legacy") this.emit(c.id, line);
       return;
     }
     if (s.idStart < 0) return this.host.log("warn", `backend message without id or method, skipped: ${line.slice(0, 200)}`);
@@ -275,14 +280,16 @@ export class Router {
   private answerClient(p: Pending, line: string, s: Spans): void {
     this.pending.take(p.bid);
     const c = p.client;
-    // A closed client's requests leave the table with it, so this is only a guard.
-    if (c === null) return;
+    if (c === null) return; // a closed client's requests leave the table with it: only a guard
     unlink(c, p);
     if (p.token !== 0) this.f.cancelProgress.release(p.token);
     this.counters.served++;
     if (p.kind === Kind.Subscribes) this.f.resources.answered(p, s.resultStart >= 0);
     else if (p.kind === Kind.ListsTools) this.f.sharing.toolsResult(line, s);
-    else if (p.kind !== Kind.Client && s.resultStart >= 0) return this.emit(c.id, this.f.tasks.answer(p, c.id, line, s));
+    // Other kinds' answers are shaped (tasks, eras); "" when nothing goes to the client yet (an input round).
+    const shaped = p.kind === Kind.CreatesTask || p.kind === Kind.ListsTasks ? s.resultStart >= 0 : p.kind >= Kind.ToModern;
+    const out = shaped ? this.f.eras.answer(p, c.id, line, s) : null;
+    if (out !== null) return out === "" ? undefined : this.emit(c.id, out);
     this.emit(c.id, splice(line, s.idStart, s.idEnd, p.rawId));
   }
 
@@ -301,7 +308,8 @@ export class Router {
   /** True while a client is owed an answer (for closing a half-closed connection only when it has them all). */
   clientBusy(cid: number): boolean {
     const c = this.sessions.get(cid);
-    return c !== undefined && (c.waiting.length > 0 || c.open > 0 || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid));
+    // An open listen is owed no answer: it ends only when someone ends it (era/listen.ts).
+    return c !== undefined && (c.waiting.length > 0 || this.f.eras.listen.owes(c) || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid));
   }
 
   /** A client's workspace (its roots, its proxy's folder, or "global"), named in `session-aware` `_meta`. */

@@ -44,6 +44,10 @@ export interface Session extends Chain<Pending> {
    * what it may be sent depends on it (versions.ts).
    */
   version: string;
+  /** 2025 (`initialize` first) or 2026-07-28 (no handshake; every request carries its `_meta` envelope). */
+  era: "legacy" | "modern";
+  /** False until its first message showed its era. */
+  classified: boolean;
 }
 
 /** A request waiting for a client slot. */
@@ -74,12 +78,14 @@ export function newSession(id: number): Session {
     open: 0,
     queue: [],
     version: "",
+    era: "legacy",
+    classified: false,
   };
 }
 
 /**
- * What an open backend request is, which decides what its answer needs. The first five are a client's
- * requests; the rest are the mux's own.
+ * What an open backend request is, which decides what its answer needs. Those up to `Listen` are a
+ * client's requests; the rest are the mux's own.
  */
 export const enum Kind {
   /** Answered with only the id swapped back (the hot path). */
@@ -92,16 +98,26 @@ export const enum Kind {
   Subscribes,
   /** `tools/list` while its tool names could decide how the server is shared: they are read on the way. */
   ListsTools,
+  /** A modern client's request to a 2025 backend: its result gets `resultType` (see era/eras.ts). */
+  ToModern,
+  /** The same for a list or read: `ttlMs` and `cacheScope` too. */
+  ToModernCacheable,
+  /** A 2025 client's request to a modern backend: modern-only fields are removed from its result. */
+  ToLegacy,
+  /** A modern client's `subscriptions/listen` at a modern backend: never timed out; its ids are rewritten. */
+  Listen,
   /** The backend handshake. */
   Init,
   /** A request the mux sends for its own bookkeeping (subscribe, setLevel): the answer is only logged. */
   Internal,
   /** A liveness probe: its answer goes to the probe's callback. */
   Ping,
+  /** The mux's own `subscriptions/listen` at a modern backend, for its 2025 clients: never timed out. */
+  MuxListen,
 }
 
 export function isClientKind(kind: Kind): boolean {
-  return kind <= Kind.ListsTools;
+  return kind <= Kind.Listen;
 }
 
 /** A request open at the backend under backend id `bid`. */

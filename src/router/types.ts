@@ -62,6 +62,8 @@ export interface RouterStats {
   timeouts: number;
   cancelled: number;
   subscriptions: number;
+  /** Connected clients per protocol version. */
+  versions: Record<string, number>;
 }
 
 /** How many entries each of the router's tables holds: all zero once every client has left and nothing is open. */
@@ -79,4 +81,6 @@ export interface RouterFootprint {
   elicitations: number;
   /** Clients whose workspace the runtime named (session-aware `_meta`). */
   workspaces: number;
+  /** The era tables kept per client: bridged listens, per-request log levels, input rounds, 2025 clients' envelopes. */
+  eras: number;
 }

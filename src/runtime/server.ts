@@ -312,6 +312,8 @@ export class MuxServer {
     // The figures of one process (pid, state, heartbeat) are the shared instance's, else the first one's.
     const main = this.pool.get(GLOBAL) ?? all[0];
     const sum = { active: 0, waiting: 0, pending: 0, served: this.retiredCounts.served, timeouts: this.retiredCounts.timeouts, restarts: this.retiredCounts.restarts };
+    /** Connected clients per protocol version, over every instance. */
+    const versions: Record<string, number> = {};
     for (const i of all) {
       const st = i.router.stats();
       sum.active += st.active;
@@ -320,6 +322,7 @@ export class MuxServer {
       sum.served += st.served;
       sum.timeouts += st.timeouts;
       sum.restarts += i.supervisor.restarts;
+      for (const [v, n] of Object.entries(st.versions)) versions[v] = (versions[v] ?? 0) + n;
     }
     const sv = main?.supervisor;
     const idle = this.operatorStopped ? "stopped" : c.lazy_start || this.placement.policy !== null ? "lazy" : "starting";
@@ -329,7 +332,7 @@ export class MuxServer {
       reason: sv?.statusReason ?? (this.operatorStopped ? "stopped by an operator" : null),
       pid: main?.child?.pid ?? null,
       socket: c.socket,
-      clients: { connected: this.clients.size, active: sum.active, waiting: sum.waiting, max: c.max_active_clients },
+      clients: { connected: this.clients.size, active: sum.active, waiting: sum.waiting, max: c.max_active_clients, versions },
       pending: sum.pending,
       served: sum.served,
       timeouts: sum.timeouts,

@@ -69,10 +69,18 @@ function numberEnd(s: string, i: number): number {
   return i;
 }
 
-/** `params.task` and `_meta.progressToken` change how a request is routed: such a line must be parsed. */
+/**
+ * `params.task`, `_meta.progressToken`, a per-request log level and a retry's `inputResponses` change how a
+ * request is routed: such a line must be parsed.
+ */
 function routerReads(s: string, k: number, end: number): boolean {
   const len = end - k;
-  return (len === 4 && s.startsWith("task", k)) || (len === 13 && s.startsWith("progressToken", k));
+  return (
+    (len === 4 && s.startsWith("task", k)) ||
+    (len === 13 && s.startsWith("progressToken", k)) ||
+    (len === 14 && s.startsWith("inputResponses", k)) ||
+    (len === 32 && s.startsWith("io.modelcontextprotocol/logLevel", k))
+  );
 }
 
 /** End of the value at `i`, or -1. Strings have no escapes here (the caller refused any backslash). */

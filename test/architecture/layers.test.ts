@@ -81,12 +81,12 @@ describe("the dispatch table", () => {
 
   test("each method has one rule, and every request rule is a method the fast path must skip", () => {
     const noop = new Proxy({}, { get: () => () => {} }) as never;
-    const t = dispatchTable({ lifecycle: noop, cancelProgress: noop, logging: noop, resources: noop, tasks: noop, serverRequests: noop, batches: noop, sharing: noop, roots: noop, meta: noop });
+    const t = dispatchTable({ lifecycle: noop, cancelProgress: noop, logging: noop, resources: noop, tasks: noop, serverRequests: noop, batches: noop, eras: noop, sharing: noop, roots: noop, meta: noop });
     expect([...t.request.keys()].sort()).toEqual([
       "initialize", "logging/setLevel", "ping", "resources/subscribe", "resources/unsubscribe",
-      "tasks/cancel", "tasks/get", "tasks/list", "tasks/result", "tools/list",
+      "server/discover", "subscriptions/listen", "tasks/cancel", "tasks/get", "tasks/list", "tasks/result", "tools/list",
     ]);
     expect([...t.notification.keys()].sort()).toEqual(["notifications/cancelled", "notifications/initialized", "notifications/roots/list_changed"]);
-    expect(t.server.size).toBe(6);
+    expect(t.server.size).toBe(10);
   });
 });

@@ -133,6 +133,12 @@ describe("renderStatus", () => {
     );
   });
 
+  test("clients by protocol version, per server that has any", () => {
+    const mixed = server({ name: "mem", clients: { connected: 3, active: 3, waiting: 0, max: 5, versions: { "2026-07-28": 2, "2025-06-18": 1 } } });
+    const out = renderStatus({ ...fixed, servers: [mixed] });
+    expect(out.split("\n").slice(-2)).toEqual(["clients by protocol version:", "  mem: 2026-07-28 ×2, 2025-06-18 ×1"]);
+  });
+
   test("npx servers: the command that runs and how it was launched", () => {
     const npx = server({
       name: "mem",

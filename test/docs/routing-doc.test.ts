@@ -9,7 +9,7 @@ import path from "node:path";
 const REPO = path.join(import.meta.dir, "../..");
 const DOC = path.join(REPO, "docs/routing.md");
 /** The message families, and `versions` (what each protocol version defines) after the handshake that decides it. */
-const FAMILIES = ["lifecycle", "versions", "cancel-progress", "logging", "resources", "tasks", "server-requests", "batch"];
+const FAMILIES = ["lifecycle", "versions", "cancel-progress", "logging", "resources", "tasks", "server-requests", "batch", "eras"];
 
 function tracked(): string[] {
   const r = Bun.spawnSync(["git", "ls-files", "-co", "--exclude-standard"], { cwd: REPO, stdout: "pipe" });

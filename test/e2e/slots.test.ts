@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { BUN, daemonStatus, isResponseTo, PROXY, RawClient, REPO, resultText, startDaemon, trackPid, writeConfig } from "./harness.ts";
 import { connectSdkClient, useSdkSuite } from "./wire.ts";
 
@@ -22,7 +23,7 @@ describe("busy-client slots with real clients", () => {
       const ctl = path.join(cfg.dir, "daemon.sock");
       const idle = await Promise.all(Array.from({ length: 8 }, (_, i) => connectSdkClient(cfg.sockets.s!, `idle-${i}`)));
       const before = (await daemonStatus(ctl)).servers[0]!;
-      expect(before.clients).toEqual({ connected: 8, active: 0, waiting: 0, max: 5 });
+      expect(before.clients).toEqual({ connected: 8, active: 0, waiting: 0, max: 5, versions: { [LATEST_PROTOCOL_VERSION]: 8 } });
 
       const ninth = await connectSdkClient(cfg.sockets.s!, "ninth");
       const t0 = performance.now();

@@ -13,6 +13,10 @@ import { ServerRequests, type Candidate } from "./server-requests.ts";
 import { SessionMeta } from "./session-meta.ts";
 import { SharingWatch } from "./sharing-watch.ts";
 import { Tasks } from "./tasks.ts";
+import { Eras } from "../era/eras.ts";
+import { InputRounds } from "../era/input-rounds.ts";
+import { Listen } from "../era/listen.ts";
+import { RequestLogs } from "../era/request-logs.ts";
 import { defines } from "../versions.ts";
 
 type Msg = Record<string, unknown>;
@@ -40,14 +44,18 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
   const sharing = new SharingWatch(ctx, host);
   // Read when roots change, so it follows whatever the lifecycle declared to the backend.
   const roots: RootsChanged = new RootsChanged(ctx, () => lifecycle.declaredCapabilities);
-  const serverRequests = new ServerRequests({
-    toClient: (cid, line) => ctx.emit(cid, line),
+  // Input rounds answer the backend through server-requests, which hands modern clients' requests to them.
+  const rounds = new InputRounds(ctx, () => serverRequests);
+  const serverRequests: ServerRequests = new ServerRequests({
+    // A modern client takes no requests: what it is asked becomes an input round (see era/input-rounds.ts).
+    toClient: (cid, line) => (w.sessions.get(cid)?.era === "modern" ? rounds.toModern(cid, line) : ctx.emit(cid, line)),
     toBackend: (line) => host.toBackend(line),
     backendReady: () => ctx.backendState() === "ready",
     candidates: (cap, accepts) => {
       const out: Candidate[] = [];
       for (const c of w.sessions.values()) {
-        if (c.phase === Phase.Ready && c.caps[cap] && accepts(c.version)) out.push({ id: c.id, busy: c.open > 0 });
+        // A modern client takes every such request, as an input round (its own version is not a 2025 one).
+        if (c.phase === Phase.Ready && c.caps[cap] && (c.era === "modern" || accepts(c.version))) out.push({ id: c.id, busy: c.open > 0 });
       }
       return out;
     },
@@ -57,7 +65,7 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     },
     taskOwner: (taskId, cap, accepts) => {
       const owner = w.sessions.get(tasks.ownerOf(taskId) ?? -1);
-      return owner !== undefined && owner.caps[cap] && accepts(owner.version) ? owner.id : undefined;
+      return owner !== undefined && owner.caps[cap] && (owner.era === "modern" || accepts(owner.version)) ? owner.id : undefined;
     },
     defines: (cid, method) => {
       const c = w.sessions.get(cid);
@@ -73,14 +81,18 @@ export function createFamilies(ctx: RouterContext, host: RouterHost, w: FamilyWi
     logging.backendReady();
     resources.backendReady();
     roots.backendReady();
+    listen.backendReady();
     lifecycle.backendReady(replay);
   });
   const cancelProgress = new CancelProgress(ctx, batches, serverRequests);
-  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches, sharing, roots, meta: new SessionMeta() };
+  const listen = new Listen(ctx, resources, () => lifecycle.capabilities, () => lifecycle.muxEnvelope());
+  const eras = new Eras(ctx, lifecycle, logging, tasks, listen, new RequestLogs(ctx, logging), rounds);
+  return { lifecycle, cancelProgress, logging, resources, tasks, serverRequests, batches, eras, sharing, roots, meta: new SessionMeta() };
 }
 
 /** The families that keep state per client, in the order a leaving client is forgotten by them. */
 export function perClient(f: Families): Family[] {
+  const e = f.eras;
   // After server-requests: a roots merge finishes without the client before the backend is told to ask again.
-  return [f.resources, f.logging, f.tasks, f.batches, f.serverRequests, f.roots, f.meta];
+  return [f.resources, f.logging, f.tasks, f.batches, f.serverRequests, e, e.listen, e.logs, e.rounds, f.roots, f.meta];
 }

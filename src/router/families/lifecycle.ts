@@ -12,9 +12,10 @@
 import { errorLine, INTERNAL_ERROR, notificationLine, resultLine, type MuxErrorReason } from "../../wire/jsonrpc.ts";
 import type { Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
+import { discoverFromInitialize, envelopeFromInitialize, initializeFromDiscover, refusesLegacy } from "../era/envelope.ts";
 import { Kind, Phase, type Session } from "../session.ts";
 import type { BackendState, RouterHost } from "../types.ts";
-import { answerVersion, GREETING_VERSION, shapeHandshake } from "../versions.ts";
+import { answerVersion, GREETING_VERSION, isLegacyVersion, shapeHandshake } from "../versions.ts";
 
 export class Lifecycle implements Family {
   state: BackendState = "idle";
@@ -30,6 +31,17 @@ export class Lifecycle implements Family {
   private readonly resultByVersion = new Map<string, string>();
   private serverCaps: Record<string, unknown> = {};
   private handshakes = 0;
+  /**
+   * The backend's era, learned from its answer to `initialize` (a modern-only server refuses it, naming
+   * only modern versions) and kept across restarts, so a known-modern server is greeted with
+   * `server/discover` directly. Nothing but `initialize` is ever sent first to a server that may be legacy.
+   */
+  era: "unknown" | "legacy" | "modern" = "unknown";
+  private greeting: "initialize" | "server/discover" = "initialize";
+  /** A modern backend's `server/discover` result. */
+  private discover: Record<string, unknown> | null = null;
+  /** The `server/discover` answer for modern clients, when it may be served to every client. */
+  discoverText: string | null = null;
   /** Liveness probes in flight, by backend id. */
   private readonly probes = new Map<number, (ok: boolean) => void>();
 
@@ -143,6 +155,19 @@ export class Lifecycle implements Family {
     }
   }
 
+  /**
+   * A modern client needs the backend: it never sends `initialize`, so the mux greets the backend with
+   * its own (the newest 2025 version and the capabilities it can route) to learn the backend's era.
+   */
+  want(): void {
+    this.handshakeWith({});
+  }
+
+  /** The `_meta` envelope of the mux's own requests to a modern backend. */
+  muxEnvelope(): Record<string, unknown> {
+    return envelopeFromInitialize(this.initParams, this.ctx.opts.clientInfo ?? { name: "rmcp-mux", version: "0" });
+  }
+
   /** Client `notifications/initialized`: the mux sent its own, once, when the backend answered. */
   initialized(): void {}
 
@@ -151,8 +176,14 @@ export class Lifecycle implements Family {
     // lets a server answer a version it supports, and the client decides whether to go on. From here on
     // `c.version` is the negotiated version, which decides what this client may be sent.
     const asked = c.version;
-    c.version = answerVersion(asked, this.backendVersion);
-    this.ctx.emit(c.id, resultLine(c.initRawId, this.resultFor(c.version)));
+    if (this.discover === null) {
+      c.version = answerVersion(asked, this.backendVersion);
+      this.ctx.emit(c.id, resultLine(c.initRawId, this.resultFor(c.version)));
+    } else {
+      // A modern backend (the reverse bridge, see era/): any 2025 version, described from its server/discover.
+      c.version = isLegacyVersion(asked) ? asked : GREETING_VERSION;
+      this.ctx.emit(c.id, resultLine(c.initRawId, shapeHandshake(JSON.stringify(initializeFromDiscover(this.discover, c.version)), c.version).result));
+    }
     this.ctx.log("debug", `client ${c.id} handshake done: protocol ${c.version}${asked === c.version ? "" : ` (asked ${asked || "none"})`}`);
     c.phase = Phase.Ready;
     if (this.state === "ready") this.flushQueue(c);
@@ -188,16 +219,29 @@ export class Lifecycle implements Family {
 
   private sendInitialize(): void {
     this.setState("handshaking");
-    this.ctx.internal("initialize", this.initParams, Kind.Init);
+    this.greeting = this.era === "modern" ? "server/discover" : "initialize";
+    const params = this.era === "modern" ? { _meta: this.muxEnvelope() } : this.initParams;
+    this.ctx.internal(this.greeting, params, Kind.Init);
   }
 
   /** The backend answered `initialize`. */
   backendAnswered(line: string, s: Spans): void {
+    if (s.resultStart < 0 && this.greeting === "initialize" && this.refusedAsModern(line, s)) {
+      // A modern-only server refuses `initialize` and stays open for a modern greeting.
+      this.era = "modern";
+      this.ctx.log("info", "backend serves only the 2026-07-28 era: greeting it with server/discover");
+      return this.sendInitialize();
+    }
     if (s.resultStart < 0) {
       // The backend refused the handshake: pass its error on, and let the next initialize try again.
       const error = s.errorStart >= 0 ? line.slice(s.errorStart, s.errorEnd) : '{"code":-32603,"message":"initialize failed"}';
       this.ctx.log("error", `backend refused initialize: ${error}`);
       for (const c of this.ctx.sessions.values()) {
+        if (c.era === "modern") {
+          // A modern client has no handshake to fail: what it queued gets the backend's refusal.
+          for (const q of c.queue.splice(0)) this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${this.ctx.rawIdOf(q.line)},"error":${error}}`);
+          continue;
+        }
         if (c.phase !== Phase.Initializing) continue;
         c.phase = Phase.New;
         this.ctx.emit(c.id, `{"jsonrpc":"2.0","id":${c.initRawId},"error":${error}}`);
@@ -219,9 +263,19 @@ export class Lifecycle implements Family {
     this.serverCaps = typeof caps === "object" && caps !== null ? (caps as Record<string, unknown>) : {};
     const v = this.initObject.protocolVersion;
     this.backendVersion = typeof v === "string" ? v : "";
+    const result = this.initObject;
     this.setState("ready");
     this.handshakes++;
-    this.ctx.toBackend(notificationLine("notifications/initialized"));
+    if (this.greeting === "initialize") {
+      this.era = "legacy";
+      this.discover = null;
+      this.discoverText = JSON.stringify(discoverFromInitialize(result));
+      this.ctx.toBackend(notificationLine("notifications/initialized"));
+    } else {
+      this.discover = result;
+      // A result scoped "private" is never served to another client: each client's discover then goes to the backend.
+      this.discoverText = result.cacheScope === "public" ? this.initResult : null;
+    }
     this.ctx.log("info", replay ? "backend handshake replayed after restart" : "backend initialized");
     this.announceReady(replay);
   }
@@ -231,7 +285,8 @@ export class Lifecycle implements Family {
     for (const c of this.ctx.sessions.values()) {
       if (c.phase === Phase.Initializing) this.completeInitialize(c);
       else this.flushQueue(c);
-      if (replay && c.phase === Phase.Ready) this.announceListsChanged(c.id);
+      // A modern client hears of changes only on its listens (see era/listen.ts).
+      if (replay && c.phase === Phase.Ready && c.era === "legacy") this.announceListsChanged(c.id);
     }
   }
 
@@ -268,6 +323,20 @@ export class Lifecycle implements Family {
     }
   }
 
+  private refusedAsModern(line: string, s: Spans): boolean {
+    if (s.errorStart < 0) return false;
+    try {
+      return refusesLegacy(JSON.parse(line.slice(s.errorStart, s.errorEnd)));
+    } catch {
+      return false;
+    }
+  }
+
+  /** A 2025 client is answered from the cached handshake; a modern backend's answer is built per client. */
+  get modernBackend(): boolean {
+    return this.era === "modern" && this.state !== "idle";
+  }
+
   // ───────────── liveness ─────────────
 
   /**
@@ -276,9 +345,13 @@ export class Lifecycle implements Family {
    * its own, shorter clock as well.
    */
   probe(done: (ok: boolean) => void): boolean {
-    // ping is allowed before the handshake, so a process waiting for its first client is probed too.
-    if (this.state !== "ready" && this.state !== "starting" && this.state !== "handshaking") return false;
-    this.probes.set(this.ctx.internal("ping", undefined, Kind.Ping), done);
+    // Nothing but the handshake may come first (some servers exit on anything else): a process waiting for
+    // its first client is greeted by the mux itself, and probed once that handshake is done.
+    if (this.state === "starting") this.want();
+    if (this.state !== "ready") return false;
+    // The 2026-07-28 era has no ping: a modern backend is probed with server/discover.
+    const modern = this.era === "modern";
+    this.probes.set(this.ctx.internal(modern ? "server/discover" : "ping", modern ? { _meta: this.muxEnvelope() } : undefined, Kind.Ping), done);
     return true;
   }
 

@@ -28,6 +28,11 @@ export class LogLevels {
     this.byClient.set(cid, rank);
   }
 
+  /** A client's own level, as a rank; undefined when it set none. */
+  of(cid: number): number | undefined {
+    return this.byClient.get(cid);
+  }
+
   remove(cid: number): void {
     this.byClient.delete(cid);
   }
@@ -73,7 +78,7 @@ export class Logging implements Family {
 
   /** Client `logging/setLevel`: remembered for that client, answered here; forwarded when the backend has no logging. */
   setLevel(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
-    if (!this.backendLogs) return this.ctx.forward(c, msg, line, deadline, Kind.Client);
+    if (!this.backendLogs) return void this.ctx.forward(c, msg, line, deadline, Kind.Client);
     const rank = levelRank((msg.params as { level?: unknown } | undefined)?.level);
     const rawId = this.ctx.rawIdOf(line);
     if (rank < 0) {
@@ -84,16 +89,24 @@ export class Logging implements Family {
     this.ctx.emit(c.id, resultLine(rawId, "{}"));
   }
 
-  /** Backend `notifications/message`: to every client whose level admits it. */
-  serverMessage(line: string): void {
-    const rank = levelRank((JSON.parse(line) as { params?: { level?: unknown } }).params?.level);
+  /** Backend `notifications/message` of a 2025 backend: to every 2025 client whose level admits it. */
+  serverMessage(line: string, rank: number): void {
     for (const c of this.ctx.sessions.values()) {
-      if (c.phase === Phase.Ready && this.levels.admits(c.id, rank)) this.ctx.emit(c.id, line);
+      if (c.phase === Phase.Ready && c.era === "legacy" && this.levels.admits(c.id, rank)) this.ctx.emit(c.id, line);
     }
   }
 
+  /** A modern client asked a 2025 backend for logs at `rank` in one request: the backend runs at least that verbose. */
+  want(cid: number, rank: number): void {
+    const had = this.levels.of(cid);
+    if (had !== undefined && had <= rank) return;
+    this.levels.set(cid, rank);
+    this.push();
+  }
+
   private push(): void {
-    if (this.ctx.backendState() !== "ready" || !this.backendLogs) return;
+    // A modern backend has no session level: each request carries its own (see era/request-logs.ts).
+    if (this.ctx.backendState() !== "ready" || !this.backendLogs || this.ctx.modernBackend()) return;
     const level = this.levels.wanted();
     if (level !== undefined) this.ctx.internal("logging/setLevel", { level });
   }

@@ -92,7 +92,7 @@ export class Resources implements Family {
   subscription(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
     const uri = (msg.params as { uri?: unknown } | undefined)?.uri;
     const canSubscribe = (this.backendCaps().resources as { subscribe?: unknown } | undefined)?.subscribe === true;
-    if (typeof uri !== "string" || !canSubscribe) return this.ctx.forward(c, msg, line, deadline, Kind.Client); // the backend answers for itself
+    if (typeof uri !== "string" || !canSubscribe) return void this.ctx.forward(c, msg, line, deadline, Kind.Client); // the backend answers for itself
     if (msg.method === "resources/subscribe") {
       const first = this.subscriptions.add(uri, c.id);
       if (first || !this.subscriptions.isAccepted(uri)) {
@@ -102,7 +102,7 @@ export class Resources implements Family {
         return;
       }
     } else if (this.subscriptions.remove(uri, c.id)) {
-      return this.ctx.forward(c, msg, line, deadline, Kind.Client);
+      return void this.ctx.forward(c, msg, line, deadline, Kind.Client);
     }
     this.ctx.emit(c.id, resultLine(this.ctx.rawIdOf(line), "{}"));
   }
@@ -116,21 +116,35 @@ export class Resources implements Family {
     else this.subscriptions.remove(uri, p.client.id);
   }
 
-  /** Backend `notifications/resources/updated`: to the URI's subscribers only. */
+  /**
+   * A subscription held by a modern client's listen (a negative holder number, never a client id): counted
+   * with the others, so the backend is told only about the first and the last.
+   */
+  hold(uri: string, holder: number): void {
+    if (this.subscriptions.add(uri, holder) && this.ctx.backendState() === "ready") this.ctx.internal("resources/subscribe", { uri });
+  }
+
+  /** Releases what `hold` took. */
+  let(uri: string, holder: number): void {
+    if (this.subscriptions.remove(uri, holder) && this.ctx.backendState() === "ready") this.ctx.internal("resources/unsubscribe", { uri });
+  }
+
+  /** Backend `notifications/resources/updated`: to the URI's subscribers only (listens are tagged by era/listen.ts). */
   serverUpdated(line: string): void {
     const uri = (JSON.parse(line) as { params?: { uri?: unknown } }).params?.uri;
     const subs = typeof uri === "string" ? this.subscriptions.subscribers(uri) : undefined;
-    if (subs !== undefined) for (const cid of subs) this.ctx.emit(cid, line);
+    if (subs !== undefined) for (const cid of subs) if (cid >= 0) this.ctx.emit(cid, line);
   }
 
   clientGone(c: Session, canTell: boolean): void {
     for (const uri of this.subscriptions.removeClient(c.id)) {
-      if (canTell) this.ctx.internal("resources/unsubscribe", { uri });
+      if (canTell && !this.ctx.modernBackend()) this.ctx.internal("resources/unsubscribe", { uri });
     }
   }
 
-  /** A new process knows no subscriptions: subscribe it to every URI someone still wants. */
+  /** A new process knows no subscriptions: subscribe it to every URI someone still wants (2025 backends). */
   backendReady(): void {
+    if (this.ctx.modernBackend()) return;
     for (const uri of this.subscriptions.uris()) this.ctx.internal("resources/subscribe", { uri });
   }
 }

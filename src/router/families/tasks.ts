@@ -42,14 +42,15 @@ export class Tasks implements Family {
   }
 
   /** A client request with no rule of its own: task-augmented only for a client whose version has tasks. */
-  forward(c: Session, msg: Record<string, unknown>, line: string, deadline: number): void {
+  /** A request with no rule of its own, forwarded; returns its backend id. */
+  forward(c: Session, msg: Record<string, unknown>, line: string, deadline: number): number {
     const kind = taskKind(msg);
     if (kind === Kind.CreatesTask && !supports(c.version, "tasks")) {
       const { task: _, ...params } = msg.params as Record<string, unknown>;
       const plain = { ...msg, params };
       return this.ctx.forward(c, plain, JSON.stringify(plain), deadline, Kind.Client);
     }
-    this.ctx.forward(c, msg, line, deadline, kind);
+    return this.ctx.forward(c, msg, line, deadline, kind);
   }
 
   /** False (and the client answered -32601) when its protocol version has no tasks. */
