@@ -1,7 +1,9 @@
 /**
  * Sharing with real processes: server-filesystem confined per root set (one process per workspace, counted),
  * the fixture's instances running in their proxy's folder, a stateful browser-like fixture per client with
- * nothing left after its clients leave, and the max_instances refusal answered at once.
+ * nothing left after its clients leave, and the max_instances refusal answered at once. Then `share = "auto"`:
+ * the router's hints (a stateful tool name, an x-mux declaration) decide where later clients go, `share =
+ * "shared"` overrides the name rule, and a session-aware server gets each client's session and workspace in `_meta`.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
@@ -9,7 +11,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerStatus } from "../../src/control/protocol.ts";
 import { BUN, childrenOf, cleanup, type Daemon, daemonStatus, pidAlive, RawClient, REPO, startDaemon, tempDir, writeConfig } from "./harness.ts";
-import { allText, closeSdkClients, connectSdkClient, takeWireViolations } from "./wire.ts";
+import { allText, closeSdkClients, connectSdkClient, type SdkClient, takeWireViolations } from "./wire.ts";
 
 const FILESYSTEM = path.join(REPO, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
 const BROWSER = path.join(REPO, "test/fixtures/browser-fixture.ts");
@@ -32,6 +34,27 @@ async function sharing(ctl: string, name: string): Promise<NonNullable<ServerSta
   const s = (await daemonStatus(ctl)).servers.find((x) => x.name === name);
   if (s?.sharing === undefined) throw new Error(`no sharing status for ${name}`);
   return s.sharing;
+}
+
+const snap = async (c: SdkClient) => JSON.parse(allText(await c.client.callTool({ name: "browser_snapshot", arguments: {} }, undefined, T)));
+const go = (c: SdkClient, url: string) => c.client.callTool({ name: "browser_navigate", arguments: { url } }, undefined, T);
+
+/** Two clients of the browser fixture each open a page: each must see its own, from its own process. */
+async function separatePages(one: SdkClient, two: SdkClient) {
+  await go(one, "https://one.example/");
+  await go(two, "https://two.example/");
+  const [a, b] = [await snap(one), await snap(two)];
+  expect([a.url, b.url]).toEqual(["https://one.example/", "https://two.example/"]);
+  expect(a.pid).not.toBe(b.pid);
+  return [a.pid as number, b.pid as number].sort((x, y) => x - y);
+}
+
+/** The per-client processes have ended once their clients left: the daemon says so and /proc agrees. */
+async function noneLeft(daemon: Daemon, pids: number[]) {
+  await closeSdkClients();
+  await daemon.waitForStderrCount(/\[web\] instance client:\d+ stopped: its last client left/, 2, 10_000);
+  expect(pids.filter(pidAlive)).toEqual([]);
+  expect(childrenOf(daemon.proc.pid)).toEqual([]);
 }
 
 describe("share: real servers", () => {
@@ -111,20 +134,10 @@ describe("share: real servers", () => {
     const socket = cfg.sockets.web!;
     const one = await connectSdkClient(socket, "one");
     const two = await connectSdkClient(socket, "two");
-    await one.client.callTool({ name: "browser_navigate", arguments: { url: "https://one.example/" } }, undefined, T);
-    await two.client.callTool({ name: "browser_navigate", arguments: { url: "https://two.example/" } }, undefined, T);
-    const snap = async (c: typeof one) => JSON.parse(allText(await c.client.callTool({ name: "browser_snapshot", arguments: {} }, undefined, T)));
-    const [s1, s2] = [await snap(one), await snap(two)];
-    expect([s1.url, s2.url]).toEqual(["https://one.example/", "https://two.example/"]);
-    expect(s1.pid).not.toBe(s2.pid);
-    expect(childrenOf(daemon.proc.pid)).toEqual([s1.pid, s2.pid].sort((x, y) => x - y));
-
-    await closeSdkClients();
-    // Logged once each process has ended.
-    await daemon.waitForStderrCount(/\[web\] instance client:\d+ stopped: its last client left/, 2, 10_000);
+    const pids = await separatePages(one, two);
+    expect(childrenOf(daemon.proc.pid)).toEqual(pids);
+    await noneLeft(daemon, pids);
     expect((await sharing(ctl, "web")).instances).toEqual([]);
-    expect([s1.pid, s2.pid].filter(pidAlive)).toEqual([]);
-    expect(childrenOf(daemon.proc.pid)).toEqual([]);
   }, 60_000);
 
   test("idle_timeout_ms: a per-workspace process ends once idle; a shared one with the key set ends and comes back", async () => {
@@ -158,4 +171,67 @@ describe("share: real servers", () => {
     expect((answer.msg as any).error.data.reason).toBe("max_instances");
     expect((answer.msg as any).error.message).toContain("max_instances (1)");
   }, 30_000);
+});
+
+/** The browser fixture under one `share` value (with `env` for its x-mux declaration). */
+async function browser(share: string, env: Record<string, string> = {}) {
+  const { cfg, daemon, ctl } = await started({ web: { cmd: BUN, args: [BROWSER], share, env } });
+  return { socket: cfg.sockets.web!, daemon, sharing: () => sharing(ctl, "web") };
+}
+
+describe("share = auto: the server's signs decide", () => {
+  test("browser_* tool names: per client from the second client on; each keeps its page; nothing left after", async () => {
+    const { socket, daemon, sharing } = await browser("auto");
+    const one = await connectSdkClient(socket, "one");
+    expect((await sharing()).decided).toBe(false);
+    await one.client.listTools(undefined, T); // the first instance shows its tools: the decision
+    const s = await sharing();
+    expect([s.policy, s.decided, s.reason]).toEqual(["per-client", true, expect.stringContaining("browser_navigate")]);
+    const two = await connectSdkClient(socket, "two");
+    const pids = await separatePages(one, two);
+    expect(childrenOf(daemon.proc.pid)).toEqual(pids);
+    await noneLeft(daemon, pids);
+  }, 60_000);
+
+  test("x-mux sharing = isolated in the initialize result: per client without a tools/list", async () => {
+    const { socket, daemon, sharing } = await browser("auto", { FIXTURE_XMUX: "isolated" });
+    const one = await connectSdkClient(socket, "one");
+    expect((await sharing()).reason).toContain("isolated");
+    const two = await connectSdkClient(socket, "two");
+    await noneLeft(daemon, await separatePages(one, two));
+  }, 60_000);
+
+  test("share = shared overrides the name rule: one process, one page for everyone", async () => {
+    const { socket, daemon, sharing } = await browser("shared");
+    const one = await connectSdkClient(socket, "one");
+    await one.client.listTools(undefined, T);
+    const two = await connectSdkClient(socket, "two");
+    await two.client.listTools(undefined, T);
+    await go(one, "https://one.example/");
+    const [a, b] = [await snap(one), await snap(two)];
+    expect(b.url).toBe("https://one.example/"); // shared state, as configured
+    expect(a.pid).toBe(b.pid);
+    expect(childrenOf(daemon.proc.pid)).toEqual([a.pid]);
+    expect(await sharing()).toMatchObject({ share: "shared", policy: "shared", decided: true });
+  }, 60_000);
+
+  test("x-mux sharing = session-aware: one process; each request names its client's session and workspace in _meta", async () => {
+    const base = realpathSync(tempDir());
+    const [dirA, dirB] = [path.join(base, "a"), path.join(base, "b")];
+    mkdirSync(dirA);
+    mkdirSync(dirB);
+    const { socket, daemon, sharing } = await browser("auto", { FIXTURE_XMUX: "session-aware" });
+    const one = await connectSdkClient(socket, "one", { cwd: dirA });
+    const two = await connectSdkClient(socket, "two", { cwd: dirB });
+    expect((await sharing()).policy).toBe("session-aware");
+    const [a, b] = [await snap(one), await snap(two)];
+    expect(a.pid).toBe(b.pid);
+    expect(childrenOf(daemon.proc.pid)).toEqual([a.pid]);
+    expect(a.meta["io.rmcp-mux/workspace"]).toBe(pathToFileURL(dirA).href);
+    expect(b.meta["io.rmcp-mux/workspace"]).toBe(pathToFileURL(dirB).href);
+    expect(typeof a.meta["io.rmcp-mux/sessionId"]).toBe("string");
+    expect(a.meta["io.rmcp-mux/sessionId"]).not.toBe(b.meta["io.rmcp-mux/sessionId"]);
+    // The same client keeps its session id from one request to the next.
+    expect((await snap(one)).meta["io.rmcp-mux/sessionId"]).toBe(a.meta["io.rmcp-mux/sessionId"]);
+  }, 60_000);
 });

@@ -9,6 +9,16 @@ import { setup } from "./harness.ts";
 const req = (id: unknown, method: string, params?: unknown) => ({ jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) });
 const call = (id: unknown, name = "t") => req(id, "tools/call", { name });
 
+/** One slot, held by client 1's request `id` (its backend line is `first`); client 2 has joined, idle. */
+function oneBusy(id: string) {
+  const h = setup({ maxActiveClients: 1 });
+  h.ready(1);
+  h.join(2);
+  h.send(1, call(id));
+  const [first] = h.takeBackend();
+  return { h, first };
+}
+
 describe("busy-client slots", () => {
   test("idle sessions hold no slot: with max 1, a second client's request goes out while the first stays connected", () => {
     const h = setup({ maxActiveClients: 1 });
@@ -49,11 +59,7 @@ describe("busy-client slots", () => {
   });
 
   test("a request that finds every slot busy waits, in order, and goes out when the busy client's answer arrives", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.join(2);
-    h.send(1, call("a1"));
-    const [a1] = h.takeBackend();
+    const { h, first: a1 } = oneBusy("a1");
     h.send(2, call("b1"));
     h.send(2, call("b2"));
     expect(h.takeBackend()).toEqual([]);
@@ -139,11 +145,7 @@ describe("busy-client slots", () => {
   });
 
   test("a cancellation of a waiting request drops it quietly; the others still wait", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.join(2);
-    h.send(1, call("a"));
-    const [a] = h.takeBackend();
+    const { h, first: a } = oneBusy("a");
     h.send(2, call(1));
     h.send(2, call(2));
     h.send(2, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } });
@@ -157,11 +159,7 @@ describe("busy-client slots", () => {
   });
 
   test("a client leaving while its requests wait leaves nothing behind", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.join(2);
-    h.send(1, call("a"));
-    const [a] = h.takeBackend();
+    const { h, first: a } = oneBusy("a");
     h.send(2, call("b"));
     h.router.clientClosed(2);
     expect(h.router.stats().waiting).toBe(0);
@@ -171,11 +169,7 @@ describe("busy-client slots", () => {
   });
 
   test("the wait is bounded per client: past the cap a request is refused at once", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.join(2);
-    h.send(1, call("a"));
-    h.takeBackend();
+    const { h } = oneBusy("a");
     for (let i = 0; i < 256; i++) h.send(2, call(i));
     expect(h.takeClient(2)).toEqual([]);
     h.send(2, call("over"));
@@ -187,11 +181,7 @@ describe("busy-client slots", () => {
   });
 
   test("behind a waiting request, notifications keep their order and ping is answered at once", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.join(2);
-    h.send(1, call("a"));
-    const [a] = h.takeBackend();
+    const { h, first: a } = oneBusy("a");
     h.send(2, call("b"));
     h.send(2, { jsonrpc: "2.0", method: "notifications/custom/note" });
     h.send(2, req("p", "ping"));
@@ -218,11 +208,7 @@ describe("busy-client slots", () => {
   });
 
   test("a half-closed client that still has a request waiting is busy (it is owed an answer)", () => {
-    const h = setup({ maxActiveClients: 1 });
-    h.ready(1);
-    h.join(2);
-    h.send(1, call("a"));
-    h.takeBackend();
+    const { h } = oneBusy("a");
     expect(h.router.clientBusy(2)).toBe(false);
     h.send(2, call("b"));
     expect(h.router.clientBusy(2)).toBe(true);
