@@ -14,7 +14,7 @@
  * stays open either way.
  */
 import { errorLine, idKey, INTERNAL_ERROR, isValidId, NULL_ID } from "../wire/jsonrpc.ts";
-import { emptySpans, methodOf, scanTopLevel } from "../wire/scan.ts";
+import { emptySpans, methodOf, scanArray, scanTopLevel } from "../wire/scan.ts";
 import type { RouterContext } from "./context.ts";
 import type { Session, Waiting } from "./session.ts";
 
@@ -241,11 +241,14 @@ export class Admission {
     }
     // Only 2025-03-26 has batches: elsewhere the batch is one invalid message, answered once with id null.
     if (c.version !== "2025-03-26") return this.ctx.emit(c.id, errorLine(NULL_ID, INTERNAL_ERROR, message, "client_limit", extra));
-    const errors = parsed.flatMap((m: { id?: unknown; method?: unknown } | null) =>
-      m !== null && typeof m === "object" && typeof m.method === "string" && isValidId(m.id)
-        ? [errorLine(JSON.stringify(m.id), INTERNAL_ERROR, message, "client_limit", extra)]
-        : [],
-    );
+    // Each item's id as the client spelled it (the batch's own text), as every answer of the mux gives it back.
+    const spans = scanArray(line);
+    const errors = parsed.flatMap((m: { id?: unknown; method?: unknown } | null, k: number) => {
+      if (m === null || typeof m !== "object" || typeof m.method !== "string" || !isValidId(m.id)) return [];
+      const span = spans?.[k];
+      const rawId = span !== undefined ? this.ctx.rawIdOf(line.slice(span[0], span[1])) : JSON.stringify(m.id);
+      return [errorLine(rawId, INTERNAL_ERROR, message, "client_limit", extra)];
+    });
     if (errors.length > 0) this.ctx.emit(c.id, `[${errors.join(",")}]`);
   }
 }

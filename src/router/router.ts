@@ -67,7 +67,8 @@ export class Router {
     });
     this.table = dispatchTable(this.f);
     const ownRules = [...this.table.request.keys()];
-    this.admission = new Admission(ctx, (c) => c.open > 0 || c.queue.length > 0 || this.f.batches.has(c.id), (cid, l) => this.clientLine(cid, l, true));
+    // Busy: owed an answer. An open listen is not (it ends only when someone ends it), so it holds no slot.
+    this.admission = new Admission(ctx, (c) => this.f.eras.listen.owes(c) || c.queue.length > 0 || this.f.batches.has(c.id), (cid, l) => this.clientLine(cid, l, true));
     const { lifecycle, cancelProgress } = this.f;
     this.expiry = new Expiry({ ctx, host, pending: this.pending, lifecycle, admission: this.admission, cancelProgress });
   }

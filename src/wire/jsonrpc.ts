@@ -71,3 +71,10 @@ export function isValidId(id: unknown): id is JsonId {
 export function idKey(id: JsonId): string {
   return typeof id === "string" ? `s${id}` : `n${id}`;
 }
+
+/** `msg` as a line whose id is `rawId` byte for byte (the client's own spelling of it). */
+export function lineWithId(msg: Record<string, unknown>, rawId: string): string {
+  const { id: _id, jsonrpc: _j, ...rest } = msg;
+  const body = JSON.stringify(rest);
+  return `{"jsonrpc":"2.0","id":${rawId}${body === "{}" ? "" : `,${body.slice(1, -1)}`}}`;
+}

@@ -213,4 +213,18 @@ describe("busy-client slots", () => {
     h.send(2, call("b"));
     expect(h.router.clientBusy(2)).toBe(true);
   });
+
+  test("a refused batch's errors carry each id as the client spelled it", () => {
+    const raw: string[] = [];
+    const h = setup({ maxActiveClients: 1 }, { toClient: (cid, l) => void (cid === 2 && raw.push(l)) });
+    h.ready(1, {}, "2025-03-26");
+    h.join(2, {}, "2025-03-26");
+    h.send(1, call("a"));
+    h.takeBackend();
+    for (let i = 0; i < 256; i++) h.send(2, call(i)); // the most a client may have waiting: the next is refused
+    h.send(2, '[{"jsonrpc":"2.0","id":"\\u0041","method":"tools/call","params":{"name":"t"}},{"jsonrpc":"2.0","id":1.50,"method":"tools/call","params":{"name":"t"}}]');
+    const line = raw.at(-1)!;
+    expect(line.startsWith('[{"jsonrpc":"2.0","id":"\\u0041","error":')).toBe(true);
+    expect(line).toContain('{"jsonrpc":"2.0","id":1.50,"error":');
+  });
 });

@@ -16,18 +16,18 @@ const req = (id: unknown, method: string, name: string, params: Record<string, u
   params: { ...params, _meta: env(name, meta) },
 });
 const REFUSAL = { code: -32022, message: "Unsupported protocol version", data: { supported: [V], requested: "2025-11-25" } };
-const DISCOVER = (scope: string) => ({
+const DISCOVER = (scope: string, caps: Record<string, unknown> = {}) => ({
   resultType: "complete",
   supportedVersions: [V],
-  capabilities: { tools: {}, logging: {}, resources: { subscribe: true } },
+  capabilities: { tools: {}, logging: {}, resources: { subscribe: true }, ...caps },
   ttlMs: 0,
   cacheScope: scope,
   _meta: { "io.modelcontextprotocol/serverInfo": { name: "m", version: "1" } },
 });
 
 /** A modern-only backend brought up by modern client 1's discover; its discover result is scoped `scope`. */
-function modernBackend(scope = "private") {
-  const h = setup();
+function modernBackend(scope = "private", opts: Parameters<typeof setup>[0] = {}, caps: Record<string, unknown> = {}) {
+  const h = setup(opts);
   h.router.clientConnected(1);
   h.send(1, req(1, "server/discover", "one"));
   h.router.backendStarted();
@@ -36,7 +36,7 @@ function modernBackend(scope = "private") {
   h.backend({ jsonrpc: "2.0", id: init.id, error: REFUSAL });
   const [disc] = h.takeBackend();
   expect(disc.method).toBe("server/discover");
-  h.backend({ jsonrpc: "2.0", id: disc.id, result: DISCOVER(scope) });
+  h.backend({ jsonrpc: "2.0", id: disc.id, result: DISCOVER(scope, caps) });
   const after = h.takeBackend();
   // the mux's own listen for list_changed (for 2025 clients) opens at once
   expect(after.find((m) => m.method === "subscriptions/listen")?.params.notifications).toEqual({ toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true });
@@ -166,6 +166,53 @@ describe("modern clients on a modern backend", () => {
     h.backend(msg);
     expect(h.takeClient(1)).toEqual([]);
     expect(h.takeClient(2)).toEqual([]);
+  });
+});
+
+describe("limits of open listens and input rounds", () => {
+  test("an open listen holds no client slot: another client's request goes out at once", () => {
+    const h = modernBackend("public", { maxActiveClients: 1 });
+    h.send(1, req("L", "subscriptions/listen", "one", { notifications: { toolsListChanged: true } }));
+    expect(h.takeBackend().map((m) => m.method)).toEqual(["subscriptions/listen"]);
+    h.router.clientConnected(2);
+    h.send(2, req(5, "tools/list", "two"));
+    expect(h.takeBackend().map((m) => m.method)).toEqual(["tools/list"]);
+  });
+
+  test("a listen id holding $' and $& comes back byte for byte on its notifications", () => {
+    const h = modernBackend("public");
+    h.takeClient(1);
+    const id = "a$'b$&c$$";
+    h.send(1, req(id, "subscriptions/listen", "one", { notifications: { toolsListChanged: true } }));
+    const [l] = h.takeBackend();
+    h.backend({ jsonrpc: "2.0", method: "notifications/tools/list_changed", params: { _meta: { "io.modelcontextprotocol/subscriptionId": l.id } } });
+    expect(h.takeClient(1)).toEqual([{ jsonrpc: "2.0", method: "notifications/tools/list_changed", params: { _meta: { "io.modelcontextprotocol/subscriptionId": id } } }]);
+  });
+
+  test("a call answered input_required and never retried times out: the client gets the error, the backend a cancel", () => {
+    const h = setup({ requestTimeoutMs: 1000 });
+    h.ready(1);
+    h.router.clientConnected(2);
+    h.send(2, req("c1", "tools/call", "two", { name: "ask" }));
+    const [call] = h.takeBackend();
+    h.backend({ jsonrpc: "2.0", id: 0, method: "elicitation/create", params: { message: "name?", requestedSchema: {} } });
+    expect(h.takeClient(2)[0].result.resultType).toBe("input_required");
+    h.clock.advance(1001);
+    const [err] = h.takeClient(2);
+    expect([err.id, err.error.data.reason]).toEqual(["c1", "timeout"]);
+    expect(h.takeBackend()).toContainEqual({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: call.id, reason: "request timed out in rmcp-mux" } });
+    expect(h.router.clientBusy(2)).toBe(false);
+  });
+
+  test("a 2024-11-05 client of a modern-only backend is not offered capabilities its version lacks", () => {
+    const h = modernBackend("public", {}, { completions: {}, tasks: { list: {} } });
+    h.router.clientConnected(2);
+    h.send(2, { jsonrpc: "2.0", id: "i", method: "initialize", params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "old", version: "1" } } });
+    const [init] = h.takeClient(2);
+    expect(init.result.protocolVersion).toBe("2024-11-05");
+    expect(init.result.capabilities.completions).toBeUndefined();
+    expect(init.result.capabilities.tasks).toBeUndefined();
+    expect(init.result.capabilities.tools).toEqual({});
   });
 });
 

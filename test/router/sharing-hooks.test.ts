@@ -264,4 +264,14 @@ describe("session-aware _meta", () => {
     expect(ids[0]).not.toBe(ids[1]);
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-1$/);
   });
+
+  test("a key spelled with escapes is found too: the client's value never reaches the server", () => {
+    const h = setup();
+    h.ready(1);
+    h.join(2);
+    h.router.setSessionAware(true, "seed");
+    h.send(2, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.rmcp-mux\\/workspace":"/victim","\\u0069o.rmcp-mux/sessionId":"seed-1"}}}');
+    const [fwd] = h.takeBackend();
+    expect(fwd.params._meta).toEqual({ [META_SESSION_ID]: "seed-2" });
+  });
 });

@@ -214,4 +214,16 @@ describe("capabilities are the backend's own", () => {
     expect(h.takeBackend()).toMatchObject([{ method: "logging/setLevel", params: { level: "error" } }]);
     expect(h.takeClient(1)).toEqual([{ jsonrpc: "2.0", id: 1, result: {} }]);
   });
+
+  test("a pre-tasks client's task-augmented call comes back with its id as it spelled it", () => {
+    const raw: string[] = [];
+    const h = setup({}, { toClient: (cid, l) => void (cid === 2 && raw.push(l)) });
+    start(h, "2025-11-25");
+    join(h, 2, "2025-06-18");
+    h.send(2, '{"jsonrpc":"2.0","id":"\\u0041b","method":"tools/call","params":{"name":"x","task":{"ttl":1}}}');
+    const [fwd] = h.takeBackend();
+    expect(fwd.params).toEqual({ name: "x" });
+    h.backend({ jsonrpc: "2.0", id: fwd.id, result: {} });
+    expect(raw.at(-1)).toBe('{"jsonrpc":"2.0","id":"\\u0041b","result":{}}');
+  });
 });

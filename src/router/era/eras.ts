@@ -13,6 +13,7 @@
  * - **2025 client, modern backend:** each request gets the client's `_meta` envelope, built from its
  *   `initialize` (with its log level, when it set one); results lose the modern-only fields.
  */
+import { lineWithId } from "../../wire/jsonrpc.ts";
 import { splice, type Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import type { Lifecycle } from "../families/lifecycle.ts";
@@ -151,11 +152,4 @@ export class Eras implements Family {
   clientGone(c: Session): void {
     this.initParams.delete(c.id);
   }
-}
-
-/** `msg` as a line whose id is `rawId` byte for byte (the client's own spelling of it). */
-export function lineWithId(msg: Obj, rawId: string): string {
-  const { id: _id, jsonrpc: _j, ...rest } = msg;
-  const body = JSON.stringify(rest);
-  return `{"jsonrpc":"2.0","id":${rawId}${body === "{}" ? "" : `,${body.slice(1, -1)}`}}`;
 }

@@ -113,8 +113,10 @@ export class InputRounds implements Family {
     const token = `${STATE_PREFIX}${this.next++}`;
     const key = `input-${req.id}`;
     this.parked.set(token, { bid: pick.bid, cid, inputs: new Map([[key, req.id]]), method: this.calls.get(pick.bid)?.method ?? "" });
-    // The call stays open at the backend; its answer will go to the retry.
-    pick.deadline = Infinity;
+    // The call stays open at the backend; its answer will go to the retry. The client has a request
+    // timeout to retry: one that never does gets the timeout error and the call is cancelled at the backend.
+    pick.deadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
+    this.ctx.arm();
     const { _meta: _m, ...params } = req.params ?? {};
     const result = { resultType: "input_required", inputRequests: { [key]: { method: req.method, params } }, requestState: token };
     this.ctx.emit(cid, `{"jsonrpc":"2.0","id":${pick.rawId},"result":${JSON.stringify(result)}}`);

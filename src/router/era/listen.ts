@@ -44,7 +44,8 @@ const SENTINEL = "\u0000rmcp-mux-subscription\u0000";
 /** `line` with the subscription id inside `_meta` replaced by `rawId`, byte for byte. */
 export function retagged(msg: Obj, meta: Obj, rawId: string): string {
   meta[SUBSCRIPTION_ID_KEY] = SENTINEL;
-  return JSON.stringify(msg).replace(JSON.stringify(SENTINEL), rawId);
+  // A function, not a string: `$'`, `$&` and `$$` in an id are replacement patterns for String.replace.
+  return JSON.stringify(msg).replace(JSON.stringify(SENTINEL), () => rawId);
 }
 
 const LIST_FLAGS: Record<string, keyof Filter> = {

@@ -15,7 +15,7 @@ import type { Family, RouterContext } from "../context.ts";
 import { discoverFromInitialize, envelopeFromInitialize, initializeFromDiscover, refusesLegacy } from "../era/envelope.ts";
 import { Kind, Phase, type Session } from "../session.ts";
 import type { BackendState, RouterHost } from "../types.ts";
-import { answerVersion, GREETING_VERSION, isLegacyVersion, shapeHandshake } from "../versions.ts";
+import { answerVersion, capabilitiesFor, GREETING_VERSION, isLegacyVersion, shapeHandshake } from "../versions.ts";
 
 export class Lifecycle implements Family {
   state: BackendState = "idle";
@@ -182,7 +182,7 @@ export class Lifecycle implements Family {
     } else {
       // A modern backend (the reverse bridge, see era/): any 2025 version, described from its server/discover.
       c.version = isLegacyVersion(asked) ? asked : GREETING_VERSION;
-      this.ctx.emit(c.id, resultLine(c.initRawId, shapeHandshake(JSON.stringify(initializeFromDiscover(this.discover, c.version)), c.version).result));
+      this.ctx.emit(c.id, resultLine(c.initRawId, JSON.stringify(forVersion(initializeFromDiscover(this.discover, c.version), c.version))));
     }
     this.ctx.log("debug", `client ${c.id} handshake done: protocol ${c.version}${asked === c.version ? "" : ` (asked ${asked || "none"})`}`);
     c.phase = Phase.Ready;
@@ -360,4 +360,10 @@ export class Lifecycle implements Family {
     this.probes.delete(bid);
     done?.(ok);
   }
+}
+
+/** An initialize result for a client at `version`: only the capabilities its version defines. */
+function forVersion(result: Record<string, unknown>, version: string): Record<string, unknown> {
+  const caps = result.capabilities;
+  return typeof caps === "object" && caps !== null ? { ...result, capabilities: capabilitiesFor(caps as Record<string, unknown>, version) } : result;
 }

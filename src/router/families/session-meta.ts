@@ -55,7 +55,8 @@ export class SessionMeta implements Family {
   stamp(cid: number, line: string): string {
     if (!this.on) return line;
     // A client that wrote one of our keys itself: rewrite the message, so its value is gone, not just shadowed.
-    if (line.includes("io.rmcp-mux/")) return this.rewrite(cid, line);
+    // A line with escapes may spell a key in a way text search misses (`io.rmcp-mux\/…`, `\u0069o…`): parsed too.
+    if (line.includes("io.rmcp-mux") || line.includes("\\")) return this.rewrite(cid, line);
     return spliceMeta(line, this.membersOf(cid)) ?? line;
   }
 

@@ -8,7 +8,7 @@
  * from a server of its version, and a `params.task` it sends is removed, so the backend answers the call
  * itself instead of a task it could not read.
  */
-import { errorLine, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, resultLine } from "../../wire/jsonrpc.ts";
+import { errorLine, INTERNAL_ERROR, INVALID_PARAMS, lineWithId, METHOD_NOT_FOUND, resultLine } from "../../wire/jsonrpc.ts";
 import { splice, type Spans } from "../../wire/scan.ts";
 import type { Family, RouterContext } from "../context.ts";
 import { Kind, type Pending, type Session } from "../session.ts";
@@ -48,7 +48,7 @@ export class Tasks implements Family {
     if (kind === Kind.CreatesTask && !supports(c.version, "tasks")) {
       const { task: _, ...params } = msg.params as Record<string, unknown>;
       const plain = { ...msg, params };
-      return this.ctx.forward(c, plain, JSON.stringify(plain), deadline, Kind.Client);
+      return this.ctx.forward(c, plain, lineWithId(plain, this.ctx.rawIdOf(line)), deadline, Kind.Client);
     }
     return this.ctx.forward(c, msg, line, deadline, kind);
   }
