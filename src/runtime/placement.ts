@@ -25,7 +25,7 @@ import { parseHello } from "../wire/hello.ts";
 import type { Instance } from "./instance.ts";
 import type { ClientLink } from "./links/link.ts";
 import type { Logger } from "./log.ts";
-import { InstanceCapError, type Pool } from "./pool.ts";
+import { InstanceCapError, PoolClosedError, type Pool } from "./pool.ts";
 import type { Timers } from "./supervisor.ts";
 import { folderOf, GLOBAL, workspaceOfCwd, workspaceOfRoots } from "./workspace.ts";
 
@@ -186,6 +186,7 @@ export class Placement {
     try {
       inst = this.pool.obtain(key, cwd);
     } catch (e) {
+      if (e instanceof PoolClosedError) return this.host.close(c, e.message);
       if (!(e instanceof InstanceCapError)) throw e;
       this.log("warn", `client ${c.cid} refused: ${e.message}`);
       c.refused = e.message;

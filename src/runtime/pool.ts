@@ -22,6 +22,13 @@ export interface PoolRules<T extends Pooled> {
   retired(inst: T, why: string): void;
 }
 
+/** The server is stopping: no instance starts any more, so none can outlive it. */
+export class PoolClosedError extends Error {
+  constructor() {
+    super("the server is stopping");
+  }
+}
+
 export class InstanceCapError extends Error {
   constructor(
     readonly key: string,
@@ -33,6 +40,7 @@ export class InstanceCapError extends Error {
 
 export class Pool<T extends Pooled> {
   private readonly byKey = new Map<string, T>();
+  private closed = false;
   private readonly idle = new Map<T, unknown>();
 
   constructor(
@@ -54,6 +62,7 @@ export class Pool<T extends Pooled> {
 
   /** The instance for `key`, started in `cwd` when there is none yet; past the cap, an `InstanceCapError`. */
   obtain(key: string, cwd: string | undefined): T {
+    if (this.closed) throw new PoolClosedError();
     const found = this.byKey.get(key);
     if (found !== undefined) return found;
     if (this.byKey.size >= this.rules.max) throw new InstanceCapError(key, this.rules.max);
@@ -111,6 +120,8 @@ export class Pool<T extends Pooled> {
 
   /** Stop every instance (the server is going down). */
   async stopAll(why: string): Promise<void> {
+    // A client placed while these stop (a probe's end, a late roots answer) must not start a new one.
+    this.closed = true;
     for (const t of this.idle.values()) this.timers.clearTimer(t);
     this.idle.clear();
     const all = [...this.byKey.values()];

@@ -156,6 +156,33 @@ describe("Streamable HTTP limits", () => {
     expect(((await ok.json()) as any).result.content[0].text).toBe("small");
   });
 
+  test("a pretty-printed body is one message: a request nested between its newlines never reaches the server alone", async () => {
+    const d = await startHttpDaemon({ fx: {} });
+    const init = await post(d, "fx", INIT());
+    const sid = init.headers.get("mcp-session-id")!;
+    await init.text();
+    // Valid JSON whose second line is, on its own, a complete request of its own.
+    const nested = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"outer"},"x":\n{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"echo","arguments":{"text":"smuggled"}}}\n}}`;
+    const r = await post(d, "fx", nested, { "Mcp-Session-Id": sid });
+    expect(((await r.json()) as any).result.content[0].text).toBe("outer");
+    const stats = await post(d, "fx", { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "stats", arguments: {} } }, { "Mcp-Session-Id": sid });
+    const seen = JSON.parse(((await stats.json()) as any).result.content[0].text);
+    expect(seen.parseErrors).toBe(0);
+    expect(seen.methodCounts["tools/call"]).toBe(2); // the outer call and this one: nothing smuggled
+  });
+
+  test("an id still waiting in the session is refused with 409; the first POST still gets its answer", async () => {
+    const d = await startHttpDaemon({ fx: {} });
+    const init = await post(d, "fx", INIT());
+    const sid = init.headers.get("mcp-session-id")!;
+    await init.text();
+    const first = post(d, "fx", { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "slow", arguments: { ms: 500, text: "first" } } }, { "Mcp-Session-Id": sid });
+    await waitFor(async () => ((await daemonStatus(d.ctl)).servers[0]!.pending > 0 ? true : null), 5000, "the slow call in flight");
+    const again = await post(d, "fx", { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "echo", arguments: { text: "second" } } }, { "Mcp-Session-Id": sid });
+    expect(again.status).toBe(409);
+    expect(((await (await first).json()) as any).result.content[0].text).toBe("first");
+  });
+
   test("past max_connections an initialize gets 503 with the connection_limit error; a DELETE frees the place", async () => {
     const d = await startHttpDaemon({ fx: { max_connections: 2 } });
     const sids: string[] = [];

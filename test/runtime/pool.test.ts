@@ -1,6 +1,6 @@
 /** The instance pool's rules (placement by key, the max_instances cap, idle stops) on a hand-moved clock. */
 import { describe, expect, test } from "bun:test";
-import { InstanceCapError, Pool, type Pooled } from "../../src/runtime/pool.ts";
+import { InstanceCapError, Pool, PoolClosedError, type Pooled } from "../../src/runtime/pool.ts";
 import { ManualClock } from "../router/harness.ts";
 
 class FakeInstance implements Pooled {
@@ -128,5 +128,15 @@ describe("Pool", () => {
     clock.advance(1000);
     expect(j.stopped).toBe("the daemon is shutting down"); // the idle timer did not fire afterwards
     expect(p.size).toBe(0);
+  });
+
+  test("once stopAll has begun, no instance starts: a client placed during the stop cannot leave a process behind", async () => {
+    const { p, made } = pool(8, () => null);
+    p.obtain("a", undefined);
+    const stopping = p.stopAll("the daemon is shutting down");
+    expect(() => p.obtain("b", undefined)).toThrow(PoolClosedError);
+    expect(() => p.obtain("a", undefined)).toThrow(PoolClosedError);
+    await stopping;
+    expect(made.map((i) => [i.key, i.stopped])).toEqual([["a", "the daemon is shutting down"]]);
   });
 });

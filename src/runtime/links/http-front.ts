@@ -194,6 +194,9 @@ export class HttpFront {
       return rpcError(413, -32600, `Request too large: over max_request_bytes (${limit} bytes)`);
     const read = readBody(body);
     if (read === null) return rpcError(400, -32700, "Parse error: the body is not a JSON-RPC message or batch");
+    // The router and the child frame on newlines. JSON has none inside strings, so a pretty-printed body's
+    // are whitespace: made spaces, it stays one message (a nested line could otherwise reach the child whole).
+    const line = body.includes("\n") || body.includes("\r") ? body.replace(/[\r\n]/g, " ") : body;
     let s: HttpSession | Response | null;
     const sid = req.headers.get("mcp-session-id");
     const stateless = sid === null && !read.initialize && (req.headers.get("mcp-protocol-version") ?? "") >= "2026";
@@ -203,14 +206,17 @@ export class HttpFront {
     if (s instanceof Response) return s;
     const session = s;
     if (read.ids.length === 0) {
-      session.receive(body);
+      session.receive(line);
       if (stateless) session.close();
       return new Response(null, { status: 202 });
     }
+    // A reused id would take the earlier POST's answer, and that POST would wait for ever.
+    const reused = read.ids.find((id) => session.isWaiting(id));
+    if (reused !== undefined) return rpcError(409, -32600, `Invalid Request: id ${reused} is already in use by an unanswered request of this session`);
     const headers: Record<string, string> = stateless ? {} : { "Mcp-Session-Id": session.id };
     const ex = new Exchange(req, read.ids, accepts(req), headers, target.config.max_client_buffer_bytes, (n) => session.overflow(n));
     session.begin(ex, read.tokens);
-    session.receive(body);
+    session.receive(line);
     if (stateless) void ex.finished.then(() => session.close());
     return ex.response;
   }

@@ -64,6 +64,11 @@ export class HttpSession implements ClientLink {
     for (const ex of [...this.live]) if (ex.req.signal.aborted) ex.abort();
   }
 
+  /** True while a POST of this session waits for the answer to `id` (raw id text). */
+  isWaiting(id: string): boolean {
+    return this.waiting.has(id);
+  }
+
   /** Registers `ex` for its ids before its line goes to the router (which may answer at once). */
   begin(ex: Exchange, tokens: readonly string[]): void {
     this.lastActive = this.now();
