@@ -60,3 +60,27 @@ test("SDK 2.x client pinned to 2026-07-28: discover, tools/list and tools/call, 
   // every requester was a client only for its request
   await waitFor(async () => (await daemonStatus(d.ctl)).servers[0]!.clients.connected === 0 || undefined, 5000, "no clients left");
 });
+
+const ENVELOPE = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+  "io.modelcontextprotocol/clientCapabilities": {},
+};
+
+test("a stateless request whose client goes away is ended: its client leaves the router, its call is cancelled", async () => {
+  const d = await startHttpDaemon({ fx: {} }, { session_idle_ms: 400 });
+  const h = { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "hang", Accept: "application/json" };
+  const abort = new AbortController();
+  const call = fetch(d.url("fx"), {
+    method: "POST",
+    headers: { Authorization: `Bearer ${d.token}`, "Content-Type": "application/json", ...h },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "hang", arguments: {}, _meta: ENVELOPE } }),
+    signal: abort.signal,
+  }).catch((e: Error) => e);
+  await waitFor(async () => ((await daemonStatus(d.ctl)).servers[0]!.pending === 1 ? true : undefined), 5000, "the call in flight");
+  abort.abort();
+  await call;
+  // Nothing else would end it: a stateless requester has no idle clock, and `hang` is never answered.
+  await waitFor(async () => ((await daemonStatus(d.ctl)).servers[0]!.clients.connected === 0 ? true : undefined), 5000, "the requester gone");
+  expect((await daemonStatus(d.ctl)).servers[0]!.pending).toBe(0);
+});

@@ -92,6 +92,8 @@ export class HttpFront {
   private readonly auth: HttpAuth;
   private readonly server: Server<undefined>;
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** 2026-07-28 stateless requests in flight: each is a session of its own, ended with its POST. */
+  private readonly requesters = new Set<HttpSession>();
   private readonly now: () => number;
   /** Where it listens, as a base URL (`http://127.0.0.1:7337`). */
   readonly url: string;
@@ -172,6 +174,7 @@ export class HttpFront {
     const id = stateless ? "" : crypto.randomUUID();
     const s = new HttpSession(id, name, { maxQueuedBytes: target.config.max_client_buffer_bytes }, this.now, (gone) => {
       if (gone.id !== "") this.sessions.delete(gone.id);
+      else this.requesters.delete(gone);
     });
     const events = target.attach(s, HELLO);
     if (events === null) {
@@ -181,6 +184,7 @@ export class HttpFront {
     }
     s.events = events;
     if (!stateless) this.sessions.set(id, s);
+    else this.requesters.add(s);
     return s;
   }
 
@@ -247,12 +251,14 @@ export class HttpFront {
       expired++;
     }
     if (expired > 0) this.deps.log("info", `http: closed ${expired} session(s) idle for ${this.cfg.sessionIdleMs} ms`);
+    // A stateless request whose client went away (a listen waits for ever otherwise) ends with its POST.
+    for (const s of [...this.requesters]) s.pruneAborted();
   }
 
   /** Stop listening and end every session. */
   stop(): void {
     clearInterval(this.sweeper);
-    for (const s of [...this.sessions.values()]) s.close();
+    for (const s of [...this.sessions.values(), ...this.requesters]) s.close();
     this.server.stop(true);
   }
 }
