@@ -177,7 +177,22 @@ export class Placement {
     this.place(c, `first:${c.cid}`, folderOf(workspaceOfCwd(c.cwd)), line);
     if (c.inst === null) return;
     this.provisional = c.inst;
+    this.awaitInit(c);
+  }
+
+  /**
+   * A provisional client is asked its roots once it says it is initialized. One that never does (its
+   * handshake failed, yet it stays) must not hold back the clients waiting behind it: asked anyway.
+   */
+  private awaitInit(c: Conn): void {
+    const inst = c.inst;
     c.afterInit = () => this.askRoots(c);
+    this.timers.setTimer(this.config.request_timeout_ms, () => {
+      if (this.provisional !== inst || c.afterInit === null || c.inst !== inst) return;
+      this.log("warn", `client ${c.cid} did not finish its handshake in ${this.config.request_timeout_ms} ms; its roots are asked now`);
+      c.afterInit = null;
+      this.askRoots(c);
+    });
   }
 
   /** Join the instance for `key` (started when there is none); `line`, when given, is routed there. */
@@ -379,7 +394,7 @@ export class Placement {
     this.provisional = inst;
     this.pool.rekey(inst, `first:${c.cid}`);
     if (c.initDone) this.askRoots(c);
-    else c.afterInit = () => this.askRoots(c);
+    else this.awaitInit(c);
   }
 }
 

@@ -173,6 +173,24 @@ describe("placement", () => {
     await server.stop();
   });
 
+  test("a provisional client that never finishes its handshake does not hold back the clients behind it", async () => {
+    const { server, front, children, clock } = await started({ share: "per-workspace", request_timeout_ms: 1000 });
+    const a = front.connect()!;
+    a.say(withRoots("a"));
+    const init = children[0]!.received.find((m) => m.method === "initialize");
+    children[0]!.write({ jsonrpc: "2.0", id: init.id, error: { code: -32603, message: "not today" } });
+    await settle();
+    const b = front.connect()!;
+    b.say(withRoots("b"));
+    children[1]!.answerAll(); // a is answered, but never says it is initialized
+    expect(b.got).toEqual([]);
+    clock.advance(1000);
+    expect(a.got.at(-1)).toEqual({ jsonrpc: "2.0", id: "rmcp-mux:roots:1", method: "roots/list" });
+    clock.advance(1000); // no answer either: a is placed by its folder, and b goes on
+    expect(b.got).toEqual([expect.objectContaining({ id: "b", result: expect.objectContaining({ serverInfo: { name: "fake", version: "1" } }) })]);
+    await server.stop();
+  });
+
   test("a lobby client that never answers roots/list is placed by its proxy's folder after request_timeout_ms", async () => {
     const { server, front, children, clock } = await started({ share: "per-workspace", request_timeout_ms: 1000 });
     const first = front.connect()!;
