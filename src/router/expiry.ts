@@ -19,6 +19,8 @@ export interface ExpiryDeps {
   lifecycle: Lifecycle;
   admission: Admission;
   cancelProgress: CancelProgress;
+  /** Input rounds of 2025 clients at a modern backend: they live in the mux, with their own deadlines. */
+  rounds: { expire(now: number, timeout: (rawId: string) => string): number };
 }
 
 export class Expiry {
@@ -77,6 +79,7 @@ export class Expiry {
     }
     // A timed-out request may have been a busy client's last: its slot goes to a waiting request before
     // the waits that are due now are given up.
+    next = Math.min(next, this.d.rounds.expire(now, (rawId) => this.timeoutError(rawId)));
     admission.settle();
     return Math.min(next, admission.expire(now));
   }

@@ -70,7 +70,7 @@ export class Router {
     // Busy: owed an answer. An open listen is not (it ends only when someone ends it), so it holds no slot.
     this.admission = new Admission(ctx, (c) => this.f.eras.listen.owes(c) || c.queue.length > 0 || this.f.batches.has(c.id), (cid, l) => this.clientLine(cid, l, true));
     const { lifecycle, cancelProgress } = this.f;
-    this.expiry = new Expiry({ ctx, host, pending: this.pending, lifecycle, admission: this.admission, cancelProgress });
+    this.expiry = new Expiry({ ctx, host, pending: this.pending, lifecycle, admission: this.admission, cancelProgress, rounds: this.f.eras.rounds });
   }
 
   // ───────────────────────────── clients ─────────────────────────────
@@ -310,7 +310,7 @@ export class Router {
   clientBusy(cid: number): boolean {
     const c = this.sessions.get(cid);
     // An open listen is owed no answer: it ends only when someone ends it (era/listen.ts).
-    return c !== undefined && (c.waiting.length > 0 || this.f.eras.listen.owes(c) || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid));
+    return c !== undefined && (c.waiting.length > 0 || this.f.eras.listen.owes(c) || this.f.eras.rounds.owes(cid) || c.queue.length > 0 || c.phase === Phase.Initializing || this.f.batches.has(cid));
   }
 
   /** A client's workspace (its roots, its proxy's folder, or "global"), named in `session-aware` `_meta`. */

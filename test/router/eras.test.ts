@@ -204,6 +204,27 @@ describe("limits of open listens and input rounds", () => {
     expect(h.router.clientBusy(2)).toBe(false);
   });
 
+  test("a 2025 client that never answers a modern backend's input requests gets the timeout error for its call", () => {
+    const h = modernBackend("public");
+    h.router.clientConnected(2);
+    h.send(2, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: { elicitation: {} }, clientInfo: { name: "old", version: "9" } } });
+    h.send(2, { jsonrpc: "2.0", method: "notifications/initialized" });
+    h.takeClient(2);
+    const before = h.router.footprint().eras; // its envelope, kept while it is connected
+    h.send(2, { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "ask" } });
+    const [call] = h.takeBackend().filter((m) => m.method === "tools/call");
+    const ask = { method: "elicitation/create", params: { message: "name?", requestedSchema: {} } };
+    h.backend({ jsonrpc: "2.0", id: call.id, result: { resultType: "input_required", inputRequests: { k: ask }, requestState: "s1" } });
+    const [asked] = h.takeClient(2);
+    expect(asked.method).toBe("elicitation/create");
+    expect(h.router.clientBusy(2)).toBe(true); // it is owed the call's answer
+    h.clock.advance(1000);
+    const [err] = h.takeClient(2);
+    expect([err.id, err.error.data.reason]).toEqual([3, "timeout"]);
+    expect(h.router.clientBusy(2)).toBe(false);
+    expect(h.router.footprint().eras).toBe(before); // the round is gone
+  });
+
   test("a 2024-11-05 client of a modern-only backend is not offered capabilities its version lacks", () => {
     const h = modernBackend("public", {}, { completions: {}, tasks: { list: {} } });
     h.router.clientConnected(2);

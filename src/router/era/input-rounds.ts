@@ -47,6 +47,8 @@ interface Round {
   requestState: unknown;
   waiting: Map<string, string>;
   responses: Obj;
+  /** The client answers the round's requests by then, or its call gets the timeout error. */
+  deadline: number;
 }
 
 export class InputRounds implements Family {
@@ -190,7 +192,8 @@ export class InputRounds implements Family {
     const c = p.client;
     if (msg === undefined || c === null) return errorLine(p.rawId, INTERNAL_ERROR, "The server asked for input on a call that cannot take it", "no_client_for_request");
     const inputs = (result.inputRequests ?? {}) as Record<string, { method?: unknown; params?: unknown }>;
-    const round: Round = { cid: c.id, rawId: p.rawId, msg, requestState: result.requestState, waiting: new Map(), responses: {} };
+    const deadline = this.ctx.clock.now() + this.ctx.opts.requestTimeoutMs;
+    const round: Round = { cid: c.id, rawId: p.rawId, msg, requestState: result.requestState, waiting: new Map(), responses: {}, deadline };
     for (const [key, input] of Object.entries(inputs)) {
       const method = typeof input?.method === "string" ? input.method : "";
       const cap = capabilityOf(method);
@@ -205,6 +208,7 @@ export class InputRounds implements Family {
     }
     const roundId = `r${this.next++}`;
     this.rounds.set(roundId, round);
+    this.ctx.arm();
     for (const [muxId, key] of round.waiting) {
       const input = inputs[key] as { method: string; params?: unknown };
       const params = input.params === undefined ? "" : `,"params":${JSON.stringify(input.params)}`;
@@ -250,6 +254,27 @@ export class InputRounds implements Family {
   }
 
   /** Input rounds' own leftovers, by their clients. */
+  /** Rounds whose client did not answer in time: its call gets `timeout(rawId)`. Returns the next deadline. */
+  expire(now: number, timeout: (rawId: string) => string): number {
+    let next = Infinity;
+    for (const [id, r] of this.rounds) {
+      if (r.deadline > now) {
+        next = Math.min(next, r.deadline);
+        continue;
+      }
+      this.rounds.delete(id);
+      this.ctx.counters.timeouts++;
+      this.ctx.emit(r.cid, timeout(r.rawId));
+    }
+    return next;
+  }
+
+  /** True while client `cid` is owed the answer to a call whose round is under way. */
+  owes(cid: number): boolean {
+    for (const r of this.rounds.values()) if (r.cid === cid) return true;
+    return false;
+  }
+
   clientGone(c: Session): void {
     for (const [bid, call] of this.calls) if (call.cid === c.id) this.calls.delete(bid);
     for (const [token, p] of this.parked) if (p.cid === c.id) this.parked.delete(token);
