@@ -16,46 +16,17 @@
  * and until a hint arrives later clients share it.
  */
 import type { ServerConfig } from "../config/schema.ts";
-import type { Router } from "../router/router.ts";
 import type { SharePolicy, SharingHint } from "../router/sharing.ts";
 import type { BackendState } from "../router/types.ts";
-import { errorLine, INTERNAL_ERROR } from "../wire/jsonrpc.ts";
 import { shapeHandshake } from "../router/versions.ts";
 import { parseHello } from "../wire/hello.ts";
 import type { Instance } from "./instance.ts";
-import type { ClientLink } from "./links/link.ts";
+import type { Conn } from "./conn.ts";
+import { isInitialized, parseInitialize, refusalOf, rootsAnswer, rootsAsk } from "./lobby-lines.ts";
 import type { Logger } from "./log.ts";
 import { InstanceCapError, PoolClosedError, type Pool } from "./pool.ts";
 import type { Timers } from "./supervisor.ts";
-import { folderOf, GLOBAL, workspaceOfCwd, workspaceOfRoots } from "./workspace.ts";
-
-/** One client connection as the server holds it. */
-export interface Conn {
-  readonly cid: number;
-  readonly link: ClientLink;
-  /** The client shut down its writing side: close once it has every answer it is owed. */
-  eof: boolean;
-  /** From the hello: the folder its host started the proxy in. */
-  cwd: string | undefined;
-  /** No line seen yet: the first may be the proxy's hello. */
-  fresh: boolean;
-  inst: Instance | null;
-  /** Past `max_instances`: every request it sends is answered with this. */
-  refused: string | null;
-  /** Lines kept while it waits in the lobby; null when it is not there. */
-  held: string[] | null;
-  /** The protocol version the lobby answered it. */
-  answered: string;
-  /** Its `initialize`, parsed when its placement depends on it. */
-  init: Record<string, unknown> | null;
-  /** The id text of the `roots/list` the mux asked it, while unanswered. */
-  rootsAsk: string | null;
-  rootsTimer: unknown;
-  /** Run once its `notifications/initialized` passes; while set, its lines are watched here. */
-  afterInit: (() => void) | null;
-  initDone: boolean;
-  workspace: string | null;
-}
+import { folderOf, GLOBAL, workspaceOfCwd } from "./workspace.ts";
 
 export interface PlacementHost {
   /** Route one line of a placed client to its router. */
@@ -224,19 +195,14 @@ export class Placement {
 
   /** A refused client: each request gets the `max_instances` error at once, never a hang. */
   private refuse(c: Conn, line: string): void {
-    let msg: { id?: unknown; method?: unknown };
-    try {
-      msg = JSON.parse(line) as typeof msg;
-    } catch {
-      return;
-    }
-    if (typeof msg !== "object" || msg === null || msg.id === undefined || typeof msg.method !== "string") return;
-    c.link.send(errorLine(JSON.stringify(msg.id), INTERNAL_ERROR, c.refused as string, "max_instances", { limit: this.config.max_instances }));
+    const error = refusalOf(line, c.refused as string, this.config.max_instances);
+    if (error !== null) c.link.send(error);
   }
 
   private askRoots(c: Conn): void {
-    c.rootsAsk = `rmcp-mux:roots:${c.cid}`;
-    c.link.send(`{"jsonrpc":"2.0","id":"${c.rootsAsk}","method":"roots/list"}`);
+    const ask = rootsAsk(c.cid);
+    c.rootsAsk = ask.id;
+    c.link.send(ask.line);
     c.rootsTimer = this.timers.setTimer(this.config.request_timeout_ms, () => {
       this.log("warn", `client ${c.cid} did not answer roots/list in ${this.config.request_timeout_ms} ms; placed by its folder`);
       this.rootsKnown(c, null);
@@ -245,14 +211,9 @@ export class Placement {
 
   /** True when `line` was the answer to the mux's `roots/list`. */
   private rootsAnswered(c: Conn, line: string): boolean {
-    let msg: { id?: unknown; method?: unknown; result?: unknown };
-    try {
-      msg = JSON.parse(line) as typeof msg;
-    } catch {
-      return false;
-    }
-    if (msg?.id !== c.rootsAsk || msg.method !== undefined) return false;
-    this.rootsKnown(c, workspaceOfRoots(msg.result));
+    const workspace = rootsAnswer(line, c.rootsAsk as string);
+    if (workspace === undefined) return false;
+    this.rootsKnown(c, workspace);
     return true;
   }
 
@@ -402,23 +363,3 @@ export class Placement {
 const PROBE_KEY = "handshake";
 export const PROBE_CID = 0;
 const MAX_HELD = 1024;
-
-/** The `initialize` request a line holds; null when it holds something else. */
-function parseInitialize(line: string): Record<string, unknown> | null {
-  if (!line.includes('"initialize"')) return null;
-  try {
-    const msg = JSON.parse(line) as Record<string, unknown>;
-    return msg?.method === "initialize" && msg.id !== undefined ? msg : null;
-  } catch {
-    return null;
-  }
-}
-
-function isInitialized(line: string): boolean {
-  if (!line.includes("notifications/initialized")) return false;
-  try {
-    return (JSON.parse(line) as { method?: unknown })?.method === "notifications/initialized";
-  } catch {
-    return false;
-  }
-}
