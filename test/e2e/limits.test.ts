@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import path from "node:path";
-import { cleanup, daemonStatus, isResponseTo, RawClient, resultText, startDaemon, waitFor, writeConfig } from "./harness.ts";
+import { cleanup, daemonStatus, isResponseTo, RawClient, type RpcMessage, resultText, startDaemon, waitFor, writeConfig } from "./harness.ts";
 
 afterEach(cleanup);
 afterAll(cleanup);
@@ -113,7 +113,7 @@ describe("limits and mux-made errors", () => {
   test(
     "max_active_clients = 1: an idle connection holds no slot; a request that finds the slot busy waits and is served when it frees",
     async () => {
-      const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 5000 } });
+      const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 8000 } });
       await startDaemon(cfg.configPath);
       const a = await RawClient.connect(cfg.sockets.l!);
       await a.initialize();
@@ -124,15 +124,16 @@ describe("limits and mux-made errors", () => {
       expect(resultText(await b.callTool("echo", { text: "b" }, "b-first", 2000))).toBe("b");
 
       // a is busy (a slow call): b's next call waits for the slot, and ping is still answered meanwhile
-      const aSlow = a.callTool("slow", { ms: 1500, text: "a-slow" }, "a-slow", 8000);
-      const bEcho = b.response("b-echo", 8000);
+      // (3 s: room for a slow machine between a's call and b's 400 ms check, well inside request_timeout_ms)
+      const aSlow = a.callTool("slow", { ms: 3000, text: "a-slow" }, "a-slow", 10_000);
+      const bEcho = b.response("b-echo", 10_000);
       // ordering across two sockets: wait until the daemon has a's call in flight before b asks
       await waitFor(async () => ((await a.stats()).pending === 1 ? true : undefined), 3000, "a's slow call at the fixture");
       b.send({ jsonrpc: "2.0", id: "b-echo", method: "tools/call", params: { name: "echo", arguments: { text: "b2" } } });
       expect(await b.noMessageWithin(isResponseTo("b-echo"), 400)).toBe(true);
       const ping = await b.request("ping", {}, "b-ping", 2000);
       expect(ping.result).toEqual({});
-      // served once a's call ends, before request_timeout_ms (a client_limit error would come at 5 s)
+      // served once a's call ends, before request_timeout_ms (a client_limit error would come at 8 s)
       const slow = await aSlow;
       expect(resultText(slow)).toBe("a-slow");
       const echo = await bEcho;
@@ -145,31 +146,42 @@ describe("limits and mux-made errors", () => {
   test(
     "max_active_clients = 1: a request that waits longer than request_timeout_ms gets an error naming the key; the connection stays",
     async () => {
-      const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: 1500 } });
+      const timeoutMs = 2000;
+      const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: timeoutMs } });
       await startDaemon(cfg.configPath);
       const a = await RawClient.connect(cfg.sockets.l!);
       await a.initialize();
       const b = await RawClient.connect(cfg.sockets.l!);
       await b.initialize({ clientName: "b" });
-      // a stays busy past b's wait: a second hang once b is waiting
-      const h1 = a.callTool("hang", {}, "h1", 8000);
-      await waitFor(async () => ((await a.stats()).hung.length === 1 ? true : undefined), 3000, "h1 at the fixture");
+      // a holds the only slot without a gap: a new hang every 200 ms, each timed out after timeoutMs, so a
+      // is busy from its first hang until the loop stops, however slow the machine is between two steps.
+      const hangs: Promise<RpcMessage>[] = [];
+      let rolling = true;
+      const roll = async () => {
+        while (rolling) {
+          hangs.push(a.callTool("hang", {}, `h${hangs.length}`, 10_000));
+          await Bun.sleep(200); // pacing the load, not synchronising: nothing below relies on its length
+        }
+      };
+      const rolled = roll();
+      await waitFor(async () => ((await a.stats()).hung.length >= 1 ? true : undefined), 3000, "a's first hang at the fixture");
       const t0 = Date.now();
-      const bWait = b.callTool("echo", { text: "b" }, "b-echo", 8000);
+      const bWait = b.callTool("echo", { text: "b" }, "b-echo", 10_000);
       const ctl = path.join(cfg.dir, "daemon.sock");
       await waitFor(async () => ((await daemonStatus(ctl)).servers[0]!.clients.waiting === 1 ? true : undefined), 3000, "b waiting");
-      const h2 = a.callTool("hang", {}, "h2", 8000);
       const r = await bWait;
       const elapsed = Date.now() - t0;
+      rolling = false;
+      await rolled;
       expect(r.error?.code).toBe(-32603);
       expect(r.error?.message).toContain("max_active_clients");
       expect((r.error?.data as { reason?: string })?.reason).toBe("client_limit");
-      expect(elapsed).toBeGreaterThanOrEqual(1400);
+      expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 100);
       // the connection stays, and its next request is served once a's hangs have timed out
       expect(b.isClosed).toBe(false);
-      expect(((await h1).error?.data as { reason?: string })?.reason).toBe("timeout");
-      expect(resultText(await b.callTool("echo", { text: "again" }, "b-again", 8000))).toBe("again");
-      expect(((await h2).error?.data as { reason?: string })?.reason).toBe("timeout");
+      expect(resultText(await b.callTool("echo", { text: "again" }, "b-again", 10_000))).toBe("again");
+      const ended = await Promise.all(hangs);
+      expect(ended.map((m) => (m.error?.data as { reason?: string })?.reason)).toEqual(hangs.map(() => "timeout"));
     },
     20_000,
   );
