@@ -2,7 +2,7 @@
 /**
  * Build the standalone executables and release archives (`bun run build` = `bun build.ts`).
  *
- *   bun build.ts                          host binaries   -> dist/rmcp-mux, dist/rmcp-mux-proxy
+ *   bun build.ts                          host binary     -> dist/rmcp-mux, dist/rmcp-mux-proxy (-> rmcp-mux)
  *   bun build.ts --target=bun-linux-arm64 one target      -> dist/linux-arm64/{rmcp-mux,rmcp-mux-proxy,SHA256SUMS,NOTES}
  *                                                          + dist/release/rmcp-mux-<version>-linux-arm64.tar.gz
  *                                                          + dist/release/SHA256SUMS
@@ -14,6 +14,12 @@
  *   dist/release/SHA256SUMS                               sha256 of every archive in dist/release/
  *   dist/release/rmcp-mux-<version>-<os>-<arch>.tar.gz    rmcp-mux-<version>-<os>-<arch>/{rmcp-mux,rmcp-mux-proxy,NOTES}
  *
+ * One executable, two names: `rmcp-mux-proxy` is a symbolic link to `rmcp-mux` (in dist/ and in the
+ * archive), and src/entry.ts picks the proxy or the CLI by the name it was run by. Every host session runs
+ * a proxy beside the daemon; with one file, the runtime's pages they all touch are in memory once. Two
+ * executables cost 8 proxy sessions of server-everything 160 MB of PSS, one costs 132 MB (measured here).
+ * A Windows target gets a copy instead of a link.
+ *
  * <os> is `linux` or `darwin` and <arch> `x64` or `arm64`, i.e. `uname -s` lower-cased and `uname -m`
  * with x86_64/amd64 -> x64 and aarch64/arm64 -> arm64, so install.sh can pick its archive by name.
  * `--all` empties dist/release/ first (a release is one consistent set); `--target` adds or replaces
@@ -24,8 +30,7 @@
  * NOTES (in dist/<target>/ and in the archive) says what was built, from which commit, and whether the
  * dashboard's native library is in the binary (see OPENTUI_NATIVE below).
  *
- * Each binary is one `bun build --compile` call (one executable per call); the two binaries of a
- * target are compiled in parallel. Cross targets make Bun fetch that platform's runtime once (from
+ * Each target is one `bun build --compile` call. Cross targets make Bun fetch that platform's runtime once (from
  * the npm registry) and cache it.
  *
  * Flags and why:
@@ -61,7 +66,7 @@
  * Exits non-zero, printing the compiler's output, when any compile fails.
  */
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -70,11 +75,13 @@ import { createGzip } from "node:zlib";
 const ROOT = import.meta.dir;
 
 const BINARIES = [
-  { name: "rmcp-mux", entry: "src/cli/main.ts", execArgv: [] as string[] },
-  // Hosts start one proxy per session: --smol (a smaller heap) takes ~8 MB off each one's peak
-  // (55 -> 47 MB measured under 20k echo requests) at no measurable cost in time. The daemon showed no gain.
-  { name: "rmcp-mux-proxy", entry: "src/proxy/main.ts", execArgv: ["--smol"] },
+  // Hosts start one proxy per session: --smol (a smaller heap) takes ~8 MB off each proxy's peak (55 -> 47 MB
+  // measured under 20k echo requests) at no measurable cost in time; the daemon's throughput and peak were the
+  // same with it (8 clients x 32 in flight, three runs each, measured here), so the one binary has it.
+  { name: "rmcp-mux", entry: "src/entry.ts", execArgv: ["--smol"] as string[] },
 ] as const;
+/** Other names of the executable: links to it (copies on Windows), told apart by src/entry.ts. */
+const LINKS = ["rmcp-mux-proxy"] as const;
 
 const ALL_TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-darwin-x64", "bun-darwin-arm64"] as const;
 
@@ -315,11 +322,13 @@ interface TarEntry {
   mode: number;
   /** file to copy in, or literal text */
   source?: { path: string } | { text: string };
+  /** a symbolic link to this path instead of a file */
+  link?: string;
 }
 
 const encoder = new TextEncoder();
 
-function tarHeader(name: string, size: number, mode: number, mtime: number, type: "0" | "5"): Uint8Array {
+function tarHeader(name: string, size: number, mode: number, mtime: number, type: "0" | "2" | "5", link = ""): Uint8Array {
   const h = new Uint8Array(512);
   const put = (offset: number, length: number, value: string) => {
     const bytes = encoder.encode(value);
@@ -335,6 +344,7 @@ function tarHeader(name: string, size: number, mode: number, mtime: number, type
   octal(136, 12, mtime);
   h.fill(0x20, 148, 156); // checksum field counts as spaces while summing
   put(156, 1, type);
+  put(157, 100, link);
   put(257, 6, "ustar\0");
   put(263, 2, "00");
   put(265, 32, "root");
@@ -349,6 +359,10 @@ async function* tarStream(entries: TarEntry[], mtime: number): AsyncGenerator<Ui
   for (const e of entries) {
     if (e.name.endsWith("/")) {
       yield tarHeader(e.name, 0, e.mode, mtime, "5");
+      continue;
+    }
+    if (e.link !== undefined) {
+      yield tarHeader(e.name, 0, e.mode, mtime, "2", e.link);
       continue;
     }
     const text = e.source && "text" in e.source ? encoder.encode(e.source.text) : undefined;
@@ -435,8 +449,8 @@ async function main(): Promise<void> {
   let failed = false;
   const withoutDashboard: string[] = [];
   const archives: Promise<{ path: string; ms: number }>[] = [];
-  // Targets one after the other (each compile holds a ~100 MB runtime in memory); the two
-  // binaries of a target in parallel; a target's archive is compressed while the next one compiles.
+  // Targets one after the other (each compile holds a ~100 MB runtime in memory); a target's archive is
+  // compressed while the next one compiles.
   for (const group of groups) {
     await mkdir(group.dir, { recursive: true });
     const exe = group.target?.includes("windows") ? ".exe" : "";
@@ -463,7 +477,8 @@ async function main(): Promise<void> {
       console.warn(`build: WARNING ${group.platform ?? "host"}: dashboard ${dashboard}`);
     }
     // Remove old outputs first so a failed build never leaves a stale binary that looks fresh.
-    await Promise.all([...jobs.map((j) => rm(j.outfile, { force: true })), rm(join(group.dir, "NOTES"), { force: true })]);
+    const links = LINKS.map((l) => join(group.dir, l + exe));
+    await Promise.all([...[...jobs.map((j) => j.outfile), ...links].map((f) => rm(f, { force: true })), rm(join(group.dir, "NOTES"), { force: true })]);
     const results = await Promise.all(jobs.map((j) => compile(j, version, commit.sha)));
 
     for (const r of results) {
@@ -477,15 +492,22 @@ async function main(): Promise<void> {
       console.log(`  ${show(r.job.outfile).padEnd(32)} ${mb(size).padStart(9)}  ${(r.ms / 1000).toFixed(1)}s`);
     }
     if (failed) break;
+    const main = jobs[0]!.outfile;
+    for (const l of links) {
+      if (exe) await copyFile(main, l);
+      else await symlink(basename(main), l);
+      console.log(`  ${show(l).padEnd(32)} ${exe ? "a copy of" : "->"} ${basename(main)}`);
+    }
     if (!group.target || !group.platform) continue;
 
-    const sumLines = await Promise.all(jobs.map(async (j) => `${await sha256(j.outfile)}  ${basename(j.outfile)}\n`));
+    const files = [main, ...links];
+    const sumLines = await Promise.all(files.map(async (f) => `${await sha256(f)}  ${basename(f)}\n`));
     const sums = join(group.dir, "SHA256SUMS");
     await writeFile(sums, sumLines.join(""));
     const notes =
       `rmcp-mux ${version} (commit ${commit.sha}) for ${group.platform}\n` +
       `built with Bun ${Bun.version} (--target=${group.target}) on ${process.platform}-${process.arch}\n` +
-      `binaries: ${jobs.map((j) => basename(j.outfile)).join(", ")}\n` +
+      `binaries: ${basename(main)}, and ${links.map((l) => basename(l)).join(", ")} (${exe ? "a copy" : "a link to it"}: one program, two names)\n` +
       `dashboard: ${dashboard}\n`;
     const notesFile = join(group.dir, "NOTES");
     await writeFile(notesFile, notes);
@@ -499,7 +521,8 @@ async function main(): Promise<void> {
         archive,
         [
           { name: `${stem}/`, mode: 0o755 },
-          ...jobs.map((j) => ({ name: `${stem}/${basename(j.outfile)}`, mode: 0o755, source: { path: j.outfile } })),
+          { name: `${stem}/${basename(main)}`, mode: 0o755, source: { path: main } },
+          ...links.map((l) => (exe ? { name: `${stem}/${basename(l)}`, mode: 0o755, source: { path: l } } : { name: `${stem}/${basename(l)}`, mode: 0o777, link: basename(main) })),
           { name: `${stem}/NOTES`, mode: 0o644, source: { text: notes } },
         ],
         commit.time,

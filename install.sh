@@ -14,8 +14,10 @@
 #   MUX_PLATFORM     <os>-<arch> to install instead of this machine's (default: from uname, e.g. linux-x64)
 #
 # From a checkout it builds there: make sure Bun works (installing it with `npm install -g bun` if
-# missing), `bun install --frozen-lockfile`, `bun run build`, and copy dist/rmcp-mux and
-# dist/rmcp-mux-proxy into INSTALL_DIR.
+# missing), `bun install --frozen-lockfile`, `bun run build`, and copy dist/rmcp-mux into INSTALL_DIR.
+#
+# rmcp-mux-proxy is the same program under another name: it is installed as a symbolic link to
+# rmcp-mux, so the daemon and every host session's proxy share one file's pages in memory.
 #
 # Without a checkout it installs a release archive (as written by `bun run build --all`):
 #   $MUX_RELEASE_URL/$MUX_REF/SHA256SUMS                          one "<sha256>  <file>" line per archive
@@ -32,6 +34,9 @@ set -eu
 MUX_REPO=${MUX_REPO:-https://github.com/rmcp-mux/rmcp-mux}
 DEFAULT_RELEASE_URL=https://github.com/rmcp-mux/rmcp-mux/releases/download
 BINARIES="rmcp-mux rmcp-mux-proxy"
+# The executable, and its other names (links to it).
+EXECUTABLE=rmcp-mux
+LINKS=rmcp-mux-proxy
 
 say() { printf 'rmcp-mux install: %s\n' "$*"; }
 die() {
@@ -256,8 +261,8 @@ Refusing to install it; nothing was installed."
 	unpacked=$tmp/unpacked/${archive%.tar.gz}
 	for b in $BINARIES; do
 		[ -f "$unpacked/$b" ] || die "$archive has no ${archive%.tar.gz}/$b; nothing was installed"
-		chmod 0755 "$unpacked/$b"
 	done
+	chmod 0755 "$unpacked/$EXECUTABLE"
 	# The archive may not suit this machine after all (an old CPU, an unusual libc): try it first.
 	if ! version=$("$unpacked/rmcp-mux" --version 2>&1); then
 		say "the $platform binary does not run on this machine: $(printf '%s' "$version" | head -n 1)"
@@ -292,24 +297,31 @@ build_and_install() {
 	how="built from $src"
 }
 
-# Copy the binaries in folder $1 into $install_dir: each is written next to its target and renamed
-# over it (atomic, and works while the old binary runs); an identical file is left as it is.
+# Copy the executable in folder $1 into $install_dir: it is written next to its target and renamed
+# over it (atomic, and works while the old binary runs); an identical file is left as it is. Then
+# each other name is made a symbolic link to it, the same way (an older install had copies there).
 install_binaries() {
 	mkdir -p "$install_dir"
 	install_dir=$(cd "$install_dir" && pwd -P)
-	for b in $BINARIES; do
-		cp "$1/$b" "$install_dir/.$b.tmp.$$"
-		chmod 0755 "$install_dir/.$b.tmp.$$"
-	done
-	for b in $BINARIES; do
-		if [ -f "$install_dir/$b" ] && [ -x "$install_dir/$b" ] && have cmp &&
-			cmp -s "$install_dir/.$b.tmp.$$" "$install_dir/$b"; then
-			rm -f "$install_dir/.$b.tmp.$$"
-			say "unchanged $install_dir/$b (already this build)"
-		else
-			mv -f "$install_dir/.$b.tmp.$$" "$install_dir/$b"
-			say "installed $install_dir/$b"
+	b=$EXECUTABLE
+	cp "$1/$b" "$install_dir/.$b.tmp.$$"
+	chmod 0755 "$install_dir/.$b.tmp.$$"
+	if [ -f "$install_dir/$b" ] && [ ! -L "$install_dir/$b" ] && [ -x "$install_dir/$b" ] && have cmp &&
+		cmp -s "$install_dir/.$b.tmp.$$" "$install_dir/$b"; then
+		rm -f "$install_dir/.$b.tmp.$$"
+		say "unchanged $install_dir/$b (already this build)"
+	else
+		mv -f "$install_dir/.$b.tmp.$$" "$install_dir/$b"
+		say "installed $install_dir/$b"
+	fi
+	for l in $LINKS; do
+		if [ -L "$install_dir/$l" ] && [ "$(readlink "$install_dir/$l")" = "$EXECUTABLE" ]; then
+			say "unchanged $install_dir/$l -> $EXECUTABLE"
+			continue
 		fi
+		ln -s "$EXECUTABLE" "$install_dir/.$l.tmp.$$"
+		mv -f "$install_dir/.$l.tmp.$$" "$install_dir/$l"
+		say "installed $install_dir/$l -> $EXECUTABLE"
 	done
 }
 

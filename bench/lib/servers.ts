@@ -54,8 +54,9 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * dist/rmcp-mux and dist/rmcp-mux-proxy when both exist (from `bun run build`), else a build of both into a temp
- * dir with `bun build --compile` (the flags build.ts uses). Throws when the build fails.
+ * dist/rmcp-mux and dist/rmcp-mux-proxy when both exist (from `bun run build`), else `bun build.ts` into a temp
+ * dir: the very build a user installs (one executable, the proxy a link to it, the same flags). Throws when the
+ * build fails.
  */
 export async function compiledBinaries(log: (s: string) => void): Promise<MuxBinaries> {
   const dist = path.join(REPO, "dist");
@@ -72,34 +73,19 @@ export async function compiledBinaries(log: (s: string) => void): Promise<MuxBin
     };
   }
   const dir = tempDir("rmb-bin-");
-  const build = async (entry: string, out: string) => {
-    const argv = [
-      BUN,
-      "build",
-      "--compile",
-      "--minify",
-      "--sourcemap=none",
-      "--no-compile-autoload-dotenv",
-      "--no-compile-autoload-bunfig",
-      "--external",
-      "@opentui/core-linux-x64-musl",
-      path.join(REPO, entry),
-      "--outfile",
-      out,
-    ];
-    const p = Bun.spawn(argv, { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-    const timer = setTimeout(() => p.kill("SIGKILL"), 240_000);
-    const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-    await p.exited;
-    clearTimeout(timer);
-    if (p.exitCode !== 0 || !existsSync(out)) throw new Error(`${shellJoin(argv)} failed:\n${stdout}${stderr}`);
-  };
-  log(`dist/ has no compiled binaries: building both into ${dir} (bun build --compile)…`);
+  log(`dist/ has no compiled binaries: bun build.ts --outdir=${dir}…`);
   const t0 = performance.now();
+  const argv = [BUN, path.join(REPO, "build.ts"), `--outdir=${dir}`];
+  const p = Bun.spawn(argv, { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 240_000);
+  const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  await p.exited;
+  clearTimeout(timer);
   const cli = path.join(dir, "rmcp-mux");
   const proxy = path.join(dir, "rmcp-mux-proxy");
-  await build("src/cli/main.ts", cli);
-  await build("src/proxy/main.ts", proxy);
+  if (p.exitCode !== 0 || !existsSync(cli) || !existsSync(proxy)) throw new Error(`${shellJoin(argv)} failed:\n${stdout}${stderr}`);
+  // A fresh binary's pages count as dirty until written back: PSS read before that would be off.
+  Bun.spawnSync(["sync"]);
   log(`  built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { cli: [cli], proxy: [proxy], kind: "compiled (temp build)" };
 }

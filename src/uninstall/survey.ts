@@ -1,6 +1,6 @@
 /**
  * What `rmcp-mux uninstall` would undo, found without changing anything: host files that still point at the
- * proxy (and the backup that restores each), service units `rmcp-mux service install` wrote, the two binaries,
+ * proxy (and the backup that restores each), service units `rmcp-mux service install` wrote, the executable and its proxy link,
  * and the sockets and pid records in the default folders. Only these are ever touched; the manifest and the
  * backups are listed as kept.
  */
@@ -84,7 +84,8 @@ export async function survey(ctx: HostContext, opts: { binDir: string; platform:
   s.services = installedServices(opts.platform, { home: ctx.home, xdgConfigHome: opts.xdgConfigHome });
   for (const b of ["rmcp-mux", "rmcp-mux-proxy"]) {
     const file = path.join(opts.binDir, b);
-    if (existsSync(file)) s.binaries.push(file);
+    // lstat: rmcp-mux-proxy is a link to rmcp-mux, and goes even when what it points at is gone already.
+    if (lstatSync(file, { throwIfNoEntry: false }) !== undefined) s.binaries.push(file);
   }
   const manifestDir = path.dirname(defaultManifest(ctx.home));
   const dataDirs = [path.join(ctx.home, ".rmcp-mux"), manifestDir];

@@ -4,7 +4,7 @@
  * nothing at all when a host file could not be restored. systemctl is a stand-in on PATH that records its calls.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { copyHome, HOST_FILES, mux, removeHomes, where, CLI, REPO } from "../onboard/fixture-home.ts";
 
@@ -35,7 +35,8 @@ async function world() {
   mkdirSync(bin);
   mkdirSync(fake);
   writeFileSync(path.join(fake, "systemctl"), FAKE_SYSTEMCTL, { mode: 0o755 });
-  for (const b of ["rmcp-mux", "rmcp-mux-proxy", "other-tool"]) writeFileSync(path.join(bin, b), "#!/bin/sh\n", { mode: 0o755 });
+  for (const b of ["rmcp-mux", "other-tool"]) writeFileSync(path.join(bin, b), "#!/bin/sh\n", { mode: 0o755 });
+  symlinkSync("rmcp-mux", path.join(bin, "rmcp-mux-proxy")); // as install.sh lays them out
   const manifest = path.join(h.home, ".rmcp-servers/rmcp-mux/mux.toml");
   const scan = await mux(["scan", ...where(h), "--manifest", manifest]);
   expect(scan.code).toBe(0);

@@ -7,11 +7,13 @@ import {
   copyFileSync,
   existsSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   readSync,
   rmSync,
   statSync,
@@ -163,7 +165,10 @@ describe("bun build.ts --target (release archive)", () => {
     for (const b of BINARIES) {
       expect(statSync(join(targetDir, b)).mode & 0o111).toBe(0o111);
     }
-    // Per-target sums cover both binaries.
+    // One executable; the proxy's name is a link to it (one file's pages in memory for daemon and proxies).
+    expect(lstatSync(join(targetDir, "rmcp-mux-proxy")).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(targetDir, "rmcp-mux-proxy"))).toBe("rmcp-mux");
+    // Per-target sums cover both names.
     const targetSums = readFileSync(join(targetDir, "SHA256SUMS"), "utf8");
     expect(targetSums).toBe(BINARIES.map((b) => `${sha256(join(targetDir, b))}  ${b}\n`).join(""));
 
@@ -174,7 +179,7 @@ describe("bun build.ts --target (release archive)", () => {
     expect(check.out).toContain(`${ARCHIVE}: OK`);
     expect(check.code).toBe(0);
 
-    // The archive: one folder named like the archive, the two binaries executable, and NOTES.
+    // The archive: one folder named like the archive, the executable, the proxy's link to it, and NOTES.
     const stem = ARCHIVE.replace(/\.tar\.gz$/, "");
     const list = await run(["tar", "-tvzf", join(release, ARCHIVE)]);
     expect(list.code).toBe(0);
@@ -183,12 +188,12 @@ describe("bun build.ts --target (release archive)", () => {
       .split("\n")
       .map((l) => {
         const cols = l.trim().split(/\s+/);
-        return `${cols[0]} ${cols.at(-1)}`;
+        return `${cols[0]} ${cols.slice(5).join(" ")}`; // mode, then the name (and a link's "-> target")
       });
     expect(entries).toEqual([
       `drwxr-xr-x ${stem}/`,
       `-rwxr-xr-x ${stem}/rmcp-mux`,
-      `-rwxr-xr-x ${stem}/rmcp-mux-proxy`,
+      `lrwxrwxrwx ${stem}/rmcp-mux-proxy -> rmcp-mux`,
       `-rw-r--r-- ${stem}/NOTES`,
     ]);
 
@@ -227,7 +232,7 @@ describe("install.sh without a checkout", () => {
     expect(requests).toEqual([`/v${VERSION}/SHA256SUMS`, `/v${VERSION}/${ARCHIVE}`]);
     expect(r.out).toContain(`sha256 verified: ${sha256(join(release, ARCHIVE))}  ${ARCHIVE}`);
     expect(r.out).toContain(`installed ${installDir}/rmcp-mux\n`);
-    expect(r.out).toContain(`installed ${installDir}/rmcp-mux-proxy\n`);
+    expect(r.out).toContain(`installed ${installDir}/rmcp-mux-proxy -> rmcp-mux\n`);
     expect(r.out).not.toContain("from source");
     expect(r.out).toContain(`rmcp-mux ${VERSION} (${COMMIT}) is in ${installDir} (from ${base}/v${VERSION}/${ARCHIVE})`);
     // The temp folder is not on PATH, so the script says how to add it.
@@ -239,6 +244,7 @@ describe("install.sh without a checkout", () => {
       expect(statSync(file).mode & 0o777).toBe(0o755);
       expect(sha256(file)).toBe(sha256(join(dist, HOST, b)));
     }
+    expect(readlinkSync(join(installDir, "rmcp-mux-proxy"))).toBe("rmcp-mux");
     const version = await run([join(installDir, "rmcp-mux"), "--version"]);
     expect(version.out.trim()).toBe(`rmcp-mux ${VERSION} (${COMMIT})`);
     const proxy = await run([join(installDir, "rmcp-mux-proxy"), "--help"]);
@@ -247,15 +253,15 @@ describe("install.sh without a checkout", () => {
 
   test("a second run is idempotent: same files, left in place", async () => {
     expect(installDir).not.toBe("");
-    const before = BINARIES.map((b) => statSync(join(installDir, b)).ino);
+    const before = BINARIES.map((b) => lstatSync(join(installDir, b)).ino);
     const r = await run(["sh", standalone], { env: installEnv(installDir, { MUX_REF: `v${VERSION}` }) });
     if (r.code !== 0) console.error(r.out);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`unchanged ${installDir}/rmcp-mux (already this build)`);
-    expect(r.out).toContain(`unchanged ${installDir}/rmcp-mux-proxy (already this build)`);
+    expect(r.out).toContain(`unchanged ${installDir}/rmcp-mux-proxy -> rmcp-mux`);
     expect(r.out).not.toContain("installed /");
     expect(readdirSync(installDir).sort()).toEqual([...BINARIES]); // no temp files left behind
-    expect(BINARIES.map((b) => statSync(join(installDir, b)).ino)).toEqual(before);
+    expect(BINARIES.map((b) => lstatSync(join(installDir, b)).ino)).toEqual(before);
     for (const b of BINARIES) expect(sha256(join(installDir, b))).toBe(sha256(join(dist, HOST, b)));
   }, INSTALL_MS);
 
