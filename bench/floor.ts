@@ -15,6 +15,12 @@
  *            every client line parsed once with JSON.parse; also run without the parse ("lines only"), the floor
  *            of any router that handles lines as strings (rmcp-mux validates plain requests without JSON.parse)
  *   bridge   stdin → Unix socket → stdout, the I/O of rmcp-mux-proxy without its framing
+ *   http     Bun.serve in front of one backend: each POST body written to its stdin, the answer with the same id
+ *            sent back as the JSON response (no session table, no auth, no routing): the floor of an HTTP front
+ *
+ * The 1-client latency is also measured over HTTP with a client that is only `fetch` (bench/lib/http-link.ts),
+ * against rmcp-mux's HTTP front and the http floor, so the front's cost and HTTP's own are told apart from the
+ * SDK client's that bench/run.ts measures.
  *
  * Everything runs on Unix sockets and pipes in a temp dir; nothing is installed.
  */
@@ -23,6 +29,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { handshake, runPipelined, socketLink, stdioLink, type Link } from "./pipelined.ts";
+import { httpLink } from "./lib/http-link.ts";
 import { BACKENDS, BUN, FIXTURE, REPO } from "./lib/backends.ts";
 import { CLK_TCK, descendants, readMem, readStat, stopProcess } from "./lib/proc.ts";
 import { canConnectUnix, compiledBinaries, removeTempDirs, startDaemon, tempDir } from "./lib/servers.ts";
@@ -71,6 +78,31 @@ for (let i = 1; i <= Number(n); i++) {
 const s = await Bun.connect({ unix: process.argv[2], socket: { data(_s, d) { w.write(d); w.flush(); } } });
 for await (const c of Bun.stdin.stream()) s.write(c);
 s.end();`,
+  http: `const p = Bun.spawn(process.argv.slice(2), { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+const waiting = new Map();
+const idOf = (t) => /"id":("(?:[^"\\\\]|\\\\.)*"|-?\\d+)/.exec(t)?.[1];
+const dec = new TextDecoder();
+let buf = "";
+void (async () => {
+  for await (const c of p.stdout) {
+    buf += dec.decode(c, { stream: true });
+    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const id = idOf(line);
+      const done = id === undefined ? undefined : waiting.get(id);
+      if (done) { waiting.delete(id); done(new Response(line, { headers: { "Content-Type": "application/json", "Mcp-Session-Id": "floor" } })); }
+    }
+  }
+})();
+const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, async fetch(req) {
+  const body = await req.text();
+  p.stdin.write(body + "\\n");
+  p.stdin.flush();
+  const id = idOf(body);
+  return id === undefined ? new Response(null, { status: 202 }) : new Promise((r) => waiting.set(id, r));
+} });
+console.log(server.port);`,
 };
 
 async function compile(name: string): Promise<string> {
@@ -98,6 +130,20 @@ async function start(argv: string[], sockets: string[]): Promise<Subprocess> {
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "inherit" });
   await listening(proc, sockets);
   return proc;
+}
+
+/** Start the http floor program; resolves with it and the port it printed. */
+async function startHttp(argv: string[]): Promise<{ proc: Subprocess; port: number }> {
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the http floor exited before it listened: ${out}`);
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return { proc, port: Number(out.trim()) };
 }
 
 /** The fixture processes under `root` (the daemon also has a short-lived config check child). */
@@ -140,7 +186,7 @@ const opened = async <L extends Link>(link: L | Promise<L>): Promise<L> => {
 // ---- run ----------------------------------------------------------------------------------------------------
 
 const bins = await compiledBinaries((s) => console.log(s));
-const [relayBin, framedBin, bridgeBin] = await Promise.all([compile("relay"), compile("framed"), compile("bridge")]);
+const [relayBin, framedBin, bridgeBin, httpBin] = await Promise.all([compile("relay"), compile("framed"), compile("bridge"), compile("http")]);
 const fixtureCmd = [backend.cmd, ...backend.args];
 const relaySock = path.join(dir, "relay1.sock");
 const framedSock = path.join(dir, "framed1.sock");
@@ -156,8 +202,10 @@ say(`- Backend: ${FIXTURE.replace(`${REPO}/`, "")} (answers at once). Floor prog
 const relay = await start([relayBin, "1", dir, ...fixtureCmd], [relaySock]);
 const framed = await start([framedBin, "1", dir, "1", ...fixtureCmd], [framedSock]);
 const linesOnly = await start([framedBin, "1", linesDir, "0", ...fixtureCmd], [linesSock]);
-const daemon = await startDaemon(bins, [{ name: "fx", backend }], { maxActive: 64 });
+const httpFloor = await startHttp([httpBin, ...fixtureCmd]);
+const daemon = await startDaemon(bins, [{ name: "fx", backend }], { maxActive: 64, http: true });
 const muxSock = daemon.sockets.fx as string;
+const muxHttp = daemon.http as { base: string; token: string };
 
 try {
   // 1. one request in flight
@@ -167,6 +215,8 @@ try {
     ["floor: bridge → relay", () => opened(stdioLink([bridgeBin, relaySock]))],
     ["rmcp-mux raw socket", () => opened(socketLink(muxSock))],
     ["rmcp-mux-proxy → rmcp-mux", () => opened(stdioLink([...bins.proxy, "--socket", muxSock]))],
+    ["floor: http (Bun.serve), fetch client", () => opened(httpLink(`http://127.0.0.1:${httpFloor.port}/mcp/fx`))],
+    ["rmcp-mux HTTP, fetch client", () => opened(httpLink(`${muxHttp.base}/mcp/fx`, { Authorization: `Bearer ${muxHttp.token}` }))],
   ];
   const p50 = new Map<string, number[]>();
   for (let r = 0; r < ROUNDS; r++) {
@@ -185,6 +235,13 @@ try {
   say(`| Path | p50 µs | × direct |`);
   say(`|---|--:|--:|`);
   for (const [name] of paths) say(`| ${name} | ${lat(name).toFixed(1)} | ${(lat(name) / direct).toFixed(2)} |`);
+  const raw = lat("rmcp-mux raw socket");
+  say();
+  say(
+    `Over HTTP with a fetch-only client: rmcp-mux ${(lat("rmcp-mux HTTP, fetch client") / raw).toFixed(2)}× its raw socket, ` +
+      `the http floor ${(lat("floor: http (Bun.serve), fetch client") / raw).toFixed(2)}×; ` +
+      `rmcp-mux's front is ${(lat("rmcp-mux HTTP, fetch client") / lat("floor: http (Bun.serve), fetch client")).toFixed(2)}× the floor.`,
+  );
 
   // 2. pipelined 1 × 32: throughput and CPU per request
   const pipePaths: Array<[string, () => Promise<Link>, () => number[], () => number[]]> = [
@@ -218,6 +275,7 @@ try {
   await stopProcess(relay);
   await stopProcess(framed);
   await stopProcess(linesOnly);
+  await stopProcess(httpFloor.proc);
   await daemon.stop();
 }
 
