@@ -17,7 +17,7 @@
  * One executable, two names: `rmcp-mux-proxy` is a symbolic link to `rmcp-mux` (in dist/ and in the
  * archive), and src/entry.ts picks the proxy or the CLI by the name it was run by. Every host session runs
  * a proxy beside the daemon; with one file, the runtime's pages they all touch are in memory once. Two
- * executables cost 8 proxy sessions of server-everything 160 MB of PSS, one costs 132 MB (measured here).
+ * executables cost 8 proxy sessions of server-everything 160 MB of PSS, one costs 133 MB (measured here).
  * A Windows target gets a copy instead of a link.
  *
  * <os> is `linux` or `darwin` and <arch> `x64` or `arm64`, i.e. `uname -s` lower-cased and `uname -m`
