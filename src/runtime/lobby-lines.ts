@@ -3,8 +3,11 @@
  * `notifications/initialized`, the mux's own `roots/list` and its answer, and the `max_instances` refusal.
  * Pure: text in, text or values out.
  */
-import { errorLine, INTERNAL_ERROR } from "../wire/jsonrpc.ts";
+import { errorLine, INTERNAL_ERROR, NULL_ID, PARSE_ERROR } from "../wire/jsonrpc.ts";
+import { emptySpans, scanArray, scanTopLevel } from "../wire/scan.ts";
 import { workspaceOfRoots } from "./workspace.ts";
+
+const spans = emptySpans();
 
 /** The `initialize` request a line holds; null when it holds something else. */
 export function parseInitialize(line: string): Record<string, unknown> | null {
@@ -47,14 +50,23 @@ export function rootsAnswer(line: string, askId: string): string | null | undefi
   return workspaceOfRoots(msg.result);
 }
 
-/** The `max_instances` error for a request line; null for anything that is not a request. */
+/**
+ * What a refused client (past `max_instances`) gets for a line: the `max_instances` error for a request, under
+ * its id as the client spelled it (`1.0` stays `1.0`); an array of them for a batch; a parse error for a line
+ * that is not JSON; null for anything else (notifications and answers get nothing).
+ */
 export function refusalOf(line: string, message: string, limit: number): string | null {
-  let msg: { id?: unknown; method?: unknown };
   try {
-    msg = JSON.parse(line) as typeof msg;
+    JSON.parse(line);
   } catch {
-    return null;
+    return errorLine(NULL_ID, PARSE_ERROR, "Parse error: the line is not valid JSON", "parse_error");
   }
-  if (typeof msg !== "object" || msg === null || msg.id === undefined || typeof msg.method !== "string") return null;
-  return errorLine(JSON.stringify(msg.id), INTERNAL_ERROR, message, "max_instances", { limit });
+  const one = (item: string) =>
+    scanTopLevel(item, spans) && spans.idStart >= 0 && spans.methodStart >= 0
+      ? errorLine(item.slice(spans.idStart, spans.idEnd), INTERNAL_ERROR, message, "max_instances", { limit })
+      : null;
+  const items = scanArray(line);
+  if (items === null) return one(line);
+  const errors = items.map(([a, b]) => one(line.slice(a, b))).filter((e) => e !== null);
+  return errors.length === 0 ? null : `[${errors.join(",")}]`;
 }
