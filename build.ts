@@ -494,9 +494,10 @@ async function main(): Promise<void> {
     if (failed) break;
     const main = jobs[0]!.outfile;
     for (const l of links) {
-      if (exe) await copyFile(main, l);
-      else await symlink(basename(main), l);
-      console.log(`  ${show(l).padEnd(32)} ${exe ? "a copy of" : "->"} ${basename(main)}`);
+      // Where links cannot be made (Windows without the right), a copy on disk; the archive has its own link entry.
+      const linked = exe ? false : await symlink(basename(main), l).then(() => true, () => false);
+      if (!linked) await copyFile(main, l);
+      console.log(`  ${show(l).padEnd(32)} ${linked ? "->" : "a copy of"} ${basename(main)}`);
     }
     if (!group.target || !group.platform) continue;
 

@@ -299,7 +299,8 @@ build_and_install() {
 
 # Copy the executable in folder $1 into $install_dir: it is written next to its target and renamed
 # over it (atomic, and works while the old binary runs); an identical file is left as it is. Then
-# each other name is made a symbolic link to it, the same way (an older install had copies there).
+# each other name is made a symbolic link to it, the same way (an older install had copies there),
+# unless $1 has a file of its own under that name (a build from before the link).
 install_binaries() {
 	mkdir -p "$install_dir"
 	install_dir=$(cd "$install_dir" && pwd -P)
@@ -315,6 +316,17 @@ install_binaries() {
 		say "installed $install_dir/$b"
 	fi
 	for l in $LINKS; do
+		if [ -d "$install_dir/$l" ]; then
+			die "$install_dir/$l is a folder: move it away and run the installer again (rmcp-mux is installed)"
+		fi
+		if [ ! -L "$1/$l" ]; then
+			# A build from before the proxy became a link (an older MUX_REF or release): its own file.
+			cp "$1/$l" "$install_dir/.$l.tmp.$$"
+			chmod 0755 "$install_dir/.$l.tmp.$$"
+			mv -f "$install_dir/.$l.tmp.$$" "$install_dir/$l"
+			say "installed $install_dir/$l"
+			continue
+		fi
 		if [ -L "$install_dir/$l" ] && [ "$(readlink "$install_dir/$l")" = "$EXECUTABLE" ]; then
 			say "unchanged $install_dir/$l -> $EXECUTABLE"
 			continue

@@ -17,6 +17,8 @@
  *   bridge   stdin → Unix socket → stdout, the I/O of rmcp-mux-proxy without its framing
  *   http     Bun.serve in front of one backend: each POST body written to its stdin, the answer with the same id
  *            sent back as the JSON response (no session table, no auth, no routing): the floor of an HTTP front
+ *   sdk-http the same relay through the official SDK's web-standard Streamable HTTP server transport (one
+ *            session, JSON answers): what rmcp-mux's front would cost had it used that transport
  *
  * The 1-client latency is also measured over HTTP with a client that is only `fetch` (bench/lib/http-link.ts),
  * against rmcp-mux's HTTP front and the http floor, so the front's cost and HTTP's own are told apart from the
@@ -103,6 +105,25 @@ const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, async
   return id === undefined ? new Response(null, { status: 202 }) : new Promise((r) => waiting.set(id, r));
 } });
 console.log(server.port);`,
+  "sdk-http": `import { WebStandardStreamableHTTPServerTransport } from ${JSON.stringify(path.join(REPO, "node_modules/@modelcontextprotocol/sdk/dist/esm/server/webStandardStreamableHttp.js"))};
+const p = Bun.spawn(process.argv.slice(2), { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+const t = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), enableJsonResponse: true });
+t.onmessage = (m) => { p.stdin.write(JSON.stringify(m) + "\\n"); p.stdin.flush(); };
+await t.start();
+const dec = new TextDecoder();
+let buf = "";
+void (async () => {
+  for await (const c of p.stdout) {
+    buf += dec.decode(c, { stream: true });
+    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
+      const m = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      void t.send(m, "id" in m ? { relatedRequestId: m.id } : undefined);
+    }
+  }
+})();
+const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: (req) => t.handleRequest(req) });
+console.log(server.port);`,
 };
 
 async function compile(name: string): Promise<string> {
@@ -186,7 +207,9 @@ const opened = async <L extends Link>(link: L | Promise<L>): Promise<L> => {
 // ---- run ----------------------------------------------------------------------------------------------------
 
 const bins = await compiledBinaries((s) => console.log(s));
-const [relayBin, framedBin, bridgeBin, httpBin] = await Promise.all([compile("relay"), compile("framed"), compile("bridge"), compile("http")]);
+const [relayBin, framedBin, bridgeBin, httpBin, sdkHttpBin] = (await Promise.all(
+  ["relay", "framed", "bridge", "http", "sdk-http"].map((n) => compile(n)),
+)) as [string, string, string, string, string];
 const fixtureCmd = [backend.cmd, ...backend.args];
 const relaySock = path.join(dir, "relay1.sock");
 const framedSock = path.join(dir, "framed1.sock");
@@ -203,6 +226,7 @@ const relay = await start([relayBin, "1", dir, ...fixtureCmd], [relaySock]);
 const framed = await start([framedBin, "1", dir, "1", ...fixtureCmd], [framedSock]);
 const linesOnly = await start([framedBin, "1", linesDir, "0", ...fixtureCmd], [linesSock]);
 const httpFloor = await startHttp([httpBin, ...fixtureCmd]);
+const sdkHttp = await startHttp([sdkHttpBin, ...fixtureCmd]);
 const daemon = await startDaemon(bins, [{ name: "fx", backend }], { maxActive: 64, http: true });
 const muxSock = daemon.sockets.fx as string;
 const muxHttp = daemon.http as { base: string; token: string };
@@ -217,6 +241,7 @@ try {
     ["rmcp-mux-proxy → rmcp-mux", () => opened(stdioLink([...bins.proxy, "--socket", muxSock]))],
     ["floor: http (Bun.serve), fetch client", () => opened(httpLink(`http://127.0.0.1:${httpFloor.port}/mcp/fx`))],
     ["rmcp-mux HTTP, fetch client", () => opened(httpLink(`${muxHttp.base}/mcp/fx`, { Authorization: `Bearer ${muxHttp.token}` }))],
+    ["SDK server transport relay, fetch client", () => opened(httpLink(`http://127.0.0.1:${sdkHttp.port}/mcp/fx`))],
   ];
   const p50 = new Map<string, number[]>();
   for (let r = 0; r < ROUNDS; r++) {
@@ -240,7 +265,8 @@ try {
   say(
     `Over HTTP with a fetch-only client: rmcp-mux ${(lat("rmcp-mux HTTP, fetch client") / raw).toFixed(2)}× its raw socket, ` +
       `the http floor ${(lat("floor: http (Bun.serve), fetch client") / raw).toFixed(2)}×; ` +
-      `rmcp-mux's front is ${(lat("rmcp-mux HTTP, fetch client") / lat("floor: http (Bun.serve), fetch client")).toFixed(2)}× the floor.`,
+      `rmcp-mux's front is ${(lat("rmcp-mux HTTP, fetch client") / lat("floor: http (Bun.serve), fetch client")).toFixed(2)}× the floor, ` +
+      `a relay through the SDK's server transport ${(lat("SDK server transport relay, fetch client") / lat("floor: http (Bun.serve), fetch client")).toFixed(2)}×.`,
   );
 
   // 2. pipelined 1 × 32: throughput and CPU per request
@@ -276,6 +302,7 @@ try {
   await stopProcess(framed);
   await stopProcess(linesOnly);
   await stopProcess(httpFloor.proc);
+  await stopProcess(sdkHttp.proc);
   await daemon.stop();
 }
 

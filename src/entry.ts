@@ -9,7 +9,9 @@ export {};
 
 const name = process.argv0.slice(Math.max(process.argv0.lastIndexOf("/"), process.argv0.lastIndexOf("\\")) + 1);
 
-if (name.startsWith("rmcp-mux-proxy")) {
+// Anywhere in the name, any case: `rmcp-mux-proxy.exe`, `RMCP-MUX-PROXY` on a case-insensitive disk, a wrapper's
+// `.rmcp-mux-proxy-wrapped`. A copy under a name of one's own runs the proxy as `rmcp-mux proxy`.
+if (/rmcp-mux-proxy/i.test(name)) {
   const { proxyMain } = await import("./proxy/main.ts");
   process.exit(await proxyMain(process.argv.slice(2)));
 } else {

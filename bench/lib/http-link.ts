@@ -32,6 +32,8 @@ export function httpLink(url: string, headers: Record<string, string> = {}): Lin
       const r = await fetch(url, { method: "POST", headers: sid === null ? base : { ...base, "Mcp-Session-Id": sid }, body: line });
       sid ??= r.headers.get("mcp-session-id");
       const body = await r.text();
+      // An HTTP refusal (404 for a closed session, 401, 503) is no message: the link is broken, say so at once.
+      if (!r.ok) throw new Error(`POST ${url}: ${r.status} ${body.trim()}`);
       if (r.status === 202 || body === "") return;
       if (!(r.headers.get("content-type") ?? "").includes("text/event-stream")) return link.onLine(body);
       // A streamed answer: each event's data is one message.

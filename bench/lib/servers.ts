@@ -4,7 +4,7 @@
  */
 import TOML from "@iarna/toml";
 import type { Subprocess } from "bun";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BUN, CLI_SRC, LOOPBACK_PRELOAD, NODE, PROXY_SRC, REPO, shellJoin, type BackendSpec } from "./backends.ts";
@@ -62,7 +62,8 @@ export async function compiledBinaries(log: (s: string) => void): Promise<MuxBin
   const dist = path.join(REPO, "dist");
   const d1 = path.join(dist, "rmcp-mux");
   const d2 = path.join(dist, "rmcp-mux-proxy");
-  if (existsSync(d1) && existsSync(d2)) {
+  // dist/ as build.ts lays it out now (the proxy a link): an older build's two files would measure the old layout.
+  if (existsSync(d1) && existsSync(d2) && lstatSync(d2).isSymbolicLink()) {
     const built = Math.min(statSync(d1).mtimeMs, statSync(d2).mtimeMs);
     const stale = newestMtime(path.join(REPO, "src")) > built;
     return {

@@ -58,11 +58,11 @@ export function rootsAnswer(line: string, askId: string): string | null | undefi
 export function refusalOf(line: string, message: string, limit: number): string | null {
   try {
     JSON.parse(line);
-  } catch {
-    return errorLine(NULL_ID, PARSE_ERROR, "Parse error: the line is not valid JSON", "parse_error");
+  } catch (e) {
+    return errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error");
   }
   const one = (item: string) =>
-    scanTopLevel(item, spans) && spans.idStart >= 0 && spans.methodStart >= 0
+    scanTopLevel(item, spans) && spans.idStart >= 0 && spans.methodStart >= 0 && item.charCodeAt(spans.methodStart) === 34 /* a string */
       ? errorLine(item.slice(spans.idStart, spans.idEnd), INTERNAL_ERROR, message, "max_instances", { limit })
       : null;
   const items = scanArray(line);

@@ -146,7 +146,7 @@ describe("limits and mux-made errors", () => {
   test(
     "max_active_clients = 1: a request that waits longer than request_timeout_ms gets an error naming the key; the connection stays",
     async () => {
-      const timeoutMs = 2000;
+      const timeoutMs = 3000;
       const cfg = writeConfig(undefined, { l: { max_active_clients: 1, request_timeout_ms: timeoutMs } });
       await startDaemon(cfg.configPath);
       const a = await RawClient.connect(cfg.sockets.l!);
@@ -164,15 +164,21 @@ describe("limits and mux-made errors", () => {
         }
       };
       const rolled = roll();
-      await waitFor(async () => ((await a.stats()).hung.length >= 1 ? true : undefined), 3000, "a's first hang at the fixture");
-      const t0 = Date.now();
-      const bWait = b.callTool("echo", { text: "b" }, "b-echo", 10_000);
-      const ctl = path.join(cfg.dir, "daemon.sock");
-      await waitFor(async () => ((await daemonStatus(ctl)).servers[0]!.clients.waiting === 1 ? true : undefined), 3000, "b waiting");
-      const r = await bWait;
-      const elapsed = Date.now() - t0;
-      rolling = false;
-      await rolled;
+      let r: RpcMessage;
+      let elapsed: number;
+      try {
+        await waitFor(async () => ((await a.stats()).hung.length >= 1 ? true : undefined), 3000, "a's first hang at the fixture");
+        const t0 = Date.now();
+        const bWait = b.callTool("echo", { text: "b" }, "b-echo", 10_000);
+        const ctl = path.join(cfg.dir, "daemon.sock");
+        await waitFor(async () => ((await daemonStatus(ctl)).servers[0]!.clients.waiting === 1 ? true : undefined), 3000, "b waiting");
+        r = await bWait;
+        elapsed = Date.now() - t0;
+      } finally {
+        // A failure above must not leave the loop sending into the next test.
+        rolling = false;
+        await rolled;
+      }
       expect(r.error?.code).toBe(-32603);
       expect(r.error?.message).toContain("max_active_clients");
       expect((r.error?.data as { reason?: string })?.reason).toBe("client_limit");

@@ -127,6 +127,16 @@ beforeAll(async () => {
   writeSync(fd, byte, 0, 1, middle);
   closeSync(fd);
   refs["bad-archive"] = badArchive;
+  // A release from before rmcp-mux-proxy became a link: the proxy is a file of its own in the archive.
+  const oldLayout = join(work, "old-layout");
+  const oldStem = join(oldLayout, "unpacked", ARCHIVE.replace(/\.tar\.gz$/, ""));
+  mkdirSync(oldStem, { recursive: true });
+  copyFileSync(join(dist, HOST, "rmcp-mux"), join(oldStem, "rmcp-mux"));
+  writeFileSync(join(oldStem, "rmcp-mux-proxy"), "#!/bin/sh\necho old-layout proxy\n", { mode: 0o755 });
+  const tar = Bun.spawnSync(["tar", "-czf", join(oldLayout, ARCHIVE), "-C", join(oldLayout, "unpacked"), ARCHIVE.replace(/\.tar\.gz$/, "")]);
+  if (tar.exitCode !== 0) throw new Error(`tar: ${tar.stderr}`);
+  writeFileSync(join(oldLayout, "SHA256SUMS"), `${sha256(join(oldLayout, ARCHIVE))}  ${ARCHIVE}\n`);
+  refs["old-layout"] = oldLayout;
 
   standalone = join(work, "standalone", "install.sh");
   mkdirSync(join(work, "standalone"));
@@ -187,8 +197,8 @@ describe("bun build.ts --target (release archive)", () => {
       .trim()
       .split("\n")
       .map((l) => {
-        const cols = l.trim().split(/\s+/);
-        return `${cols[0]} ${cols.slice(5).join(" ")}`; // mode, then the name (and a link's "-> target")
+        // mode, then the name (and a link's "-> target"): from the archive's folder on, whatever tar's columns
+        return `${l.trim().split(/\s+/)[0]} ${l.slice(l.indexOf(`${stem}/`))}`;
       });
     expect(entries).toEqual([
       `drwxr-xr-x ${stem}/`,
@@ -220,10 +230,12 @@ describe("bun build.ts --target (release archive)", () => {
 describe("install.sh without a checkout", () => {
   let installDir = "";
 
-  test(`installs the ${HOST} release archive (MUX_REF picks the release), replacing an older binary`, async () => {
+  test(`installs the ${HOST} release archive (MUX_REF picks the release), replacing an older install whose proxy was a file`, async () => {
     installDir = newDir("release");
     mkdirSync(installDir);
     writeFileSync(join(installDir, "rmcp-mux"), "#!/bin/sh\necho old\n", { mode: 0o755 });
+    // The layout before the proxy became a link: a file of its own, which a host may be running right now.
+    writeFileSync(join(installDir, "rmcp-mux-proxy"), "#!/bin/sh\necho old proxy\n", { mode: 0o755 });
     requests.length = 0;
 
     const r = await run(["sh", standalone], { env: installEnv(installDir, { MUX_REF: `v${VERSION}` }) });
@@ -263,6 +275,16 @@ describe("install.sh without a checkout", () => {
     expect(readdirSync(installDir).sort()).toEqual([...BINARIES]); // no temp files left behind
     expect(BINARIES.map((b) => lstatSync(join(installDir, b)).ino)).toEqual(before);
     for (const b of BINARIES) expect(sha256(join(installDir, b))).toBe(sha256(join(dist, HOST, b)));
+  }, INSTALL_MS);
+
+  test("a release from before the link keeps its own rmcp-mux-proxy file: the proxy name never runs a CLI-only build", async () => {
+    const dir = newDir("old-layout");
+    const r = await run(["sh", standalone], { env: installEnv(dir, { MUX_REF: "old-layout" }) });
+    if (r.code !== 0) console.error(r.out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`installed ${dir}/rmcp-mux-proxy\n`);
+    expect(lstatSync(join(dir, "rmcp-mux-proxy")).isSymbolicLink()).toBe(false);
+    expect((await run([join(dir, "rmcp-mux-proxy")])).out).toBe("old-layout proxy\n");
   }, INSTALL_MS);
 
   test("piped into sh (curl | sh) without MUX_REF, it installs the latest release", async () => {

@@ -30,6 +30,7 @@ describe("refusalOf", () => {
   test("notifications and answers get nothing; a line that is not JSON gets a parse error with id null", () => {
     expect(refusalOf('{"jsonrpc":"2.0","method":"notifications/initialized"}', MESSAGE, 2)).toBeNull();
     expect(refusalOf('{"jsonrpc":"2.0","id":3,"result":{}}', MESSAGE, 2)).toBeNull();
+    expect(refusalOf('{"jsonrpc":"2.0","id":3,"method":5}', MESSAGE, 2)).toBeNull(); // not a request: its method is no string
     const bad = parsed(refusalOf('{"jsonrpc":"2.0","id":4,"method":', MESSAGE, 2));
     expect(bad).toMatchObject({ id: null, error: { code: -32700, data: { reason: "parse_error" } } });
   });
