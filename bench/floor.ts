@@ -107,9 +107,13 @@ const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, async
 console.log(server.port);`,
   "sdk-http": `import { WebStandardStreamableHTTPServerTransport } from ${JSON.stringify(path.join(REPO, "node_modules/@modelcontextprotocol/sdk/dist/esm/server/webStandardStreamableHttp.js"))};
 const p = Bun.spawn(process.argv.slice(2), { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
-const t = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), enableJsonResponse: true });
-t.onmessage = (m) => { p.stdin.write(JSON.stringify(m) + "\\n"); p.stdin.flush(); };
-await t.start();
+// One transport per session (the SDK's holds one); the bench opens one session at a time.
+let t = null;
+const session = async () => {
+  t = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), enableJsonResponse: true });
+  t.onmessage = (m) => { p.stdin.write(JSON.stringify(m) + "\\n"); p.stdin.flush(); };
+  await t.start();
+};
 const dec = new TextDecoder();
 let buf = "";
 void (async () => {
@@ -118,11 +122,14 @@ void (async () => {
     for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
       const m = JSON.parse(buf.slice(0, i));
       buf = buf.slice(i + 1);
-      void t.send(m, "id" in m ? { relatedRequestId: m.id } : undefined);
+      void t?.send(m, "id" in m ? { relatedRequestId: m.id } : undefined);
     }
   }
 })();
-const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: (req) => t.handleRequest(req) });
+const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, async fetch(req) {
+  if (req.method === "POST" && !req.headers.has("mcp-session-id")) await session();
+  return t.handleRequest(req);
+} });
 console.log(server.port);`,
 };
 
