@@ -94,7 +94,7 @@ export class AcceptGate {
     if (o === null) return;
     const counted = o.countFds();
     const open = counted ?? this.connections + this.overhead;
-    if (counted !== null) this.overhead = Math.max(0, counted - this.connections);
+    if (counted !== null && Number.isFinite(counted)) this.overhead = Math.max(0, counted - this.connections);
     if (!this.paused && open >= this.pauseAt()) return this.pause(open);
     if (this.paused && open <= this.resumeAt()) this.resuming ??= this.resume(open).finally(() => (this.resuming = null));
   }
@@ -110,7 +110,7 @@ export class AcceptGate {
     for (const s of this.sockets) s.pause();
     o.log(
       "warn",
-      `${open} of ${o.limit} file descriptors open (RLIMIT_NOFILE): not accepting connections until fewer than ${this.resumeAt()} are; ` +
+      `${Number.isFinite(open) ? open : "all"} of ${o.limit} file descriptors open (RLIMIT_NOFILE): not accepting connections until fewer than ${this.resumeAt()} are; ` +
         "raise the limit (ulimit -n, LimitNOFILE=) or lower max_connections",
     );
   }

@@ -173,7 +173,7 @@ async function startHttp(cfg: HttpConfig, servers: ReadonlyMap<string, MuxServer
   const { HttpFront } = await import("./links/http-front.ts");
   let front: InstanceType<typeof HttpFront>;
   try {
-    front = new HttpFront(cfg, { lookup: (name) => servers.get(name), log });
+    front = new HttpFront(cfg, { lookup: (name) => servers.get(name), log, gate: acceptGate });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`http: ${cfg.hostname}:${cfg.port} is already in use (set [http].listen or --http to another port)`);

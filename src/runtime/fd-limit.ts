@@ -96,8 +96,12 @@ export function countOpenFds(): number | null {
     try {
       // The listing itself holds one descriptor while it runs.
       return readdirSync(dir).length - 1;
-    } catch {
-      // not this system
+    } catch (e) {
+      // No descriptor left even to list them: that is the count, all of them (a flood of TCP connections to the
+      // HTTP front gets there without a connection event the gate could count on the way).
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EMFILE" || code === "ENFILE") return Number.POSITIVE_INFINITY;
+      // else: not this system
     }
   }
   return null;

@@ -11,6 +11,7 @@
  */
 import type { Server } from "bun";
 import type { HttpConfig } from "../../config/http.ts";
+import type { Pausable } from "../accept-gate.ts";
 import type { Logger } from "../log.ts";
 import { emptySpans, methodOf, scanArray, scanTopLevel } from "../../wire/scan.ts";
 import { HttpAuth } from "./http-auth.ts";
@@ -30,6 +31,11 @@ export interface HttpFrontDeps {
   lookup(name: string): HttpTarget | undefined;
   log: Logger;
   now?: () => number;
+  /**
+   * The daemon's accept gate: near the open-files limit it pauses the front with the Unix sockets (no new
+   * connections; sessions, open streams and requests in flight go on), and resumes it on the same port.
+   */
+  gate?: { register(p: Pausable): void; unregister(p: Pausable): void };
 }
 
 const spans = emptySpans();
@@ -87,10 +93,14 @@ function readBody(body: string): Body | null {
   return { ids, tokens, initialize };
 }
 
-export class HttpFront {
+export class HttpFront implements Pausable {
   private readonly sessions = new Map<string, HttpSession>();
   private readonly auth: HttpAuth;
-  private readonly server: Server<undefined>;
+  /** Listening now; null while paused. */
+  private server: Server<undefined> | null;
+  /** Paused listeners whose connections are still being served. */
+  private readonly draining: Server<undefined>[] = [];
+  private readonly port: number;
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** 2026-07-28 stateless requests in flight: each is a session of its own, ended with its POST. */
   private readonly requesters = new Set<HttpSession>();
@@ -104,9 +114,21 @@ export class HttpFront {
   ) {
     this.now = deps.now ?? Date.now;
     this.auth = new HttpAuth(ensureToken(cfg.tokenFile), cfg.allowedOrigins);
-    this.server = Bun.serve({
-      hostname: cfg.hostname,
-      port: cfg.port,
+    const server = this.listen(cfg.port);
+    this.server = server;
+    this.port = server.port as number;
+    const host = cfg.hostname.includes(":") ? `[${cfg.hostname}]` : cfg.hostname;
+    this.url = `http://${host}:${this.port}`;
+    deps.gate?.register(this);
+    const every = Math.min(30_000, Math.max(50, Math.floor(cfg.sessionIdleMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref?.();
+  }
+
+  private listen(port: number): Server<undefined> {
+    return Bun.serve({
+      hostname: this.cfg.hostname,
+      port,
       // No idle cut-off: an answer may take as long as request_timeout_ms and a GET stream may stay quiet for
       // hours; lifting it per request costs more than the rest of the front's work. Sessions expire on their own.
       idleTimeout: 0,
@@ -116,11 +138,26 @@ export class HttpFront {
         return text(500, "Internal Server Error");
       },
     });
-    const host = cfg.hostname.includes(":") ? `[${cfg.hostname}]` : cfg.hostname;
-    this.url = `http://${host}:${this.server.port}`;
-    const every = Math.min(30_000, Math.max(50, Math.floor(cfg.sessionIdleMs / 4)));
-    this.sweeper = setInterval(() => this.sweep(), every);
-    this.sweeper.unref?.();
+  }
+
+  /** Stops accepting connections (the gate: out of file descriptors soon); those open go on being served. */
+  pause(): void {
+    if (this.server === null) return;
+    this.server.stop(false);
+    this.draining.push(this.server);
+    this.server = null;
+  }
+
+  /** Listens again on the same address; false when the port could not be had back (tried again later). */
+  async resume(): Promise<boolean> {
+    if (this.server !== null) return true;
+    try {
+      this.server = this.listen(this.port);
+      return true;
+    } catch (e) {
+      this.deps.log("warn", `http: cannot listen again on ${this.url}: ${(e as Error).message}`);
+      return false;
+    }
   }
 
   /** Requests from a browser page of an allowed origin get CORS headers; everything else goes straight on. */
@@ -258,7 +295,9 @@ export class HttpFront {
   /** Stop listening and end every session. */
   stop(): void {
     clearInterval(this.sweeper);
+    this.deps.gate?.unregister(this);
     for (const s of [...this.sessions.values(), ...this.requesters]) s.close();
-    this.server.stop(true);
+    for (const server of [this.server, ...this.draining]) server?.stop(true);
+    this.server = null;
   }
 }
