@@ -54,6 +54,20 @@ const say = (s = "") => {
 
 // ---- the floor programs ---------------------------------------------------------------------------------------
 
+/** A generated program's loop over its child's stdout lines (`p`), running `onLine` with each as `line`. */
+const childLines = (onLine: string) => `const dec = new TextDecoder();
+let buf = "";
+void (async () => {
+  for await (const c of p.stdout) {
+    buf += dec.decode(c, { stream: true });
+    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      ${onLine}
+    }
+  }
+})();`;
+
 const SOURCES: Record<string, string> = {
   relay: `const [n, dir, ...cmd] = process.argv.slice(2);
 for (let i = 1; i <= Number(n); i++) {
@@ -83,20 +97,9 @@ s.end();`,
   http: `const p = Bun.spawn(process.argv.slice(2), { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
 const waiting = new Map();
 const idOf = (t) => /"id":("(?:[^"\\\\]|\\\\.)*"|-?\\d+)/.exec(t)?.[1];
-const dec = new TextDecoder();
-let buf = "";
-void (async () => {
-  for await (const c of p.stdout) {
-    buf += dec.decode(c, { stream: true });
-    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const id = idOf(line);
+${childLines(`const id = idOf(line);
       const done = id === undefined ? undefined : waiting.get(id);
-      if (done) { waiting.delete(id); done(new Response(line, { headers: { "Content-Type": "application/json", "Mcp-Session-Id": "floor" } })); }
-    }
-  }
-})();
+      if (done) { waiting.delete(id); done(new Response(line, { headers: { "Content-Type": "application/json", "Mcp-Session-Id": "floor" } })); }`)}
 const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, async fetch(req) {
   const body = await req.text();
   p.stdin.write(body + "\\n");
@@ -114,18 +117,8 @@ const session = async () => {
   t.onmessage = (m) => { p.stdin.write(JSON.stringify(m) + "\\n"); p.stdin.flush(); };
   await t.start();
 };
-const dec = new TextDecoder();
-let buf = "";
-void (async () => {
-  for await (const c of p.stdout) {
-    buf += dec.decode(c, { stream: true });
-    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
-      const m = JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      void t?.send(m, "id" in m ? { relatedRequestId: m.id } : undefined);
-    }
-  }
-})();
+${childLines(`const m = JSON.parse(line);
+      void t?.send(m, "id" in m ? { relatedRequestId: m.id } : undefined);`)}
 const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, async fetch(req) {
   if (req.method === "POST" && !req.headers.has("mcp-session-id")) await session();
   return t.handleRequest(req);
