@@ -7,7 +7,7 @@
  * plain request validated by a walk that allocates nothing (wire/plain-request.ts), an answer's id found
  * in place (wire/scan.ts), the id spliced.
  */
-import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, PARSE_ERROR } from "../wire/jsonrpc.ts";
+import { errorLine, INTERNAL_ERROR, INVALID_REQUEST, isValidId, NULL_ID, parseErrorLine } from "../wire/jsonrpc.ts";
 import { emptySpans, methodOf, plainIntegerAt, quickResponseId, scanTopLevel, splice, type Spans } from "../wire/scan.ts";
 import { Admission } from "./admission.ts";
 import type { RouterContext } from "./context.ts";
@@ -92,7 +92,7 @@ export class Router {
       try {
         msg = JSON.parse(line);
       } catch (e) {
-        this.emit(cid, errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error"));
+        this.emit(cid, parseErrorLine(e));
         return;
       }
       if (Array.isArray(msg)) return this.f.batches.receive(c, msg, line);

@@ -3,7 +3,7 @@
  * `notifications/initialized`, the mux's own `roots/list` and its answer, and the `max_instances` refusal.
  * Pure: text in, text or values out.
  */
-import { errorLine, INTERNAL_ERROR, NULL_ID, PARSE_ERROR } from "../wire/jsonrpc.ts";
+import { errorLine, INTERNAL_ERROR, parseErrorLine } from "../wire/jsonrpc.ts";
 import { emptySpans, scanArray, scanTopLevel } from "../wire/scan.ts";
 import { workspaceOfRoots } from "./workspace.ts";
 
@@ -59,7 +59,7 @@ export function refusalOf(line: string, message: string, limit: number): string 
   try {
     JSON.parse(line);
   } catch (e) {
-    return errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error");
+    return parseErrorLine(e);
   }
   const one = (item: string) =>
     scanTopLevel(item, spans) && spans.idStart >= 0 && spans.methodStart >= 0 && item.charCodeAt(spans.methodStart) === 34 /* a string */

@@ -42,6 +42,11 @@ export function errorLine(
   return `{"jsonrpc":"2.0","id":${rawId},"error":${JSON.stringify(error)}}`;
 }
 
+/** The answer to a line that is not JSON: id null (its id cannot be known), with the parser's reason. */
+export function parseErrorLine(e: unknown): string {
+  return errorLine(NULL_ID, PARSE_ERROR, `Parse error: ${(e as Error).message}`, "parse_error");
+}
+
 export function resultLine(rawId: string, resultJson: string): string {
   return `{"jsonrpc":"2.0","id":${rawId},"result":${resultJson}}`;
 }
